@@ -1,0 +1,28 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Everything installs into .venv from requirements.lock (hashes pinned; regenerate with `make lock`).
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) pip install --quiet --python $(VENV)/bin/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ivig-audit demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lock:
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,1 @@
+"""IVIg prescribing audit against the AAN 2012 neuromuscular guideline."""

@@ -1,0 +1,121 @@
+"""ivig-audit: the command line (contract in ../shared/DESIGN.md).
+
+Heavy libraries (Prefect, Great Expectations, polars) are imported inside the commands that
+need them, so --help and classify answer quickly."""
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipelines.db import AuditError
+from pipelines.paths import DEFAULT_DB, DEFAULT_OUT
+
+app = typer.Typer(help="IVIg prescribing audit against the AAN 2012 neuromuscular guideline.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB audit database file.")]
+GuidelineOption = Annotated[Optional[str], typer.Option(
+    "--guideline", help="Rule set id, or the path of a rule set YAML file (default: AAN 2012).")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"ivig-audit: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ingest.")] = Path("inbox"),
+        db: DbOption = DEFAULT_DB,
+        out: Annotated[Path, typer.Option(help="Folder for outputs (dashboards, Prefect state).")] = DEFAULT_OUT,
+        guideline: GuidelineOption = None,
+        site: Annotated[str, typer.Option(help="Site code for rows whose extract has no site column.")] = "local"):
+    """Ingest every extract in the inbox, classify all orders, and print orders by recommendation."""
+    if not inbox.is_dir():
+        _fail(f"{inbox}: inbox folder not found")
+    _run_and_report(inbox, db, out, guideline, site)
+
+
+@app.command()
+def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")] = 5000,
+         db: DbOption = DEFAULT_DB,
+         out: Annotated[Path, typer.Option(help="Folder for outputs.")] = DEFAULT_OUT):
+    """Generate a synthetic extract into <out>/demo/inbox and run the audit on it."""
+    from pipelines.generate import write_extract
+    inbox = out / "demo" / "inbox"
+    path = write_extract(orders, inbox)
+    typer.echo(f"Synthetic extract: {path}")
+    _run_and_report(inbox, db, out, None, "local")
+
+
+def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, site: str) -> None:
+    from pipelines import prefect_env, report
+    prefect_env.configure(out)
+    from pipelines.flow import audit_run
+    summary = audit_run(inbox=inbox, db_path=db, guideline=guideline, default_site=site)
+    report.print_run(summary)
+
+
+@app.command()
+def classify(text: Annotated[str, typer.Argument(help="Indication as typed by the prescriber.")],
+             code: Annotated[Optional[str], typer.Option(help="ICD-10 or ICD-10-CM code.")] = None,
+             age: Annotated[int, typer.Option(help="Age at order in years (default: an adult).")] = 40,
+             severity: Annotated[Optional[str], typer.Option(help="mild / moderate / severe.")] = None,
+             refractory: Annotated[bool, typer.Option("--refractory", help="Standard therapy failed.")] = False,
+             plasma_exchange: Annotated[bool, typer.Option("--plasma-exchange", help="Given with plasma exchange.")] = False,
+             methylprednisolone: Annotated[bool, typer.Option("--methylprednisolone", help="Given with IV methylprednisolone.")] = False,
+             guideline: GuidelineOption = None):
+    """Classify one order and print the verdict with its reason and guideline section."""
+    from pipelines.single_order import classify_one
+    verdict = classify_one(text, code=code, age=age, severity=severity, refractory=refractory or None,
+                           plasma_exchange=plasma_exchange or None,
+                           with_methylprednisolone=methylprednisolone or None, guideline=guideline)
+    level = f" (Level {verdict['evidence_level']})" if verdict["evidence_level"] else ""
+    typer.echo(f"{verdict['recommendation']}{level}")
+    typer.echo(f"condition: {verdict['condition'] or '-'}")
+    typer.echo(f"flags: {', '.join(verdict['flags']) or '-'}")
+    typer.echo(f"section: {verdict['guideline_section'] or '-'}")
+    typer.echo(f"rationale: {verdict['rationale']}")
+
+
+@app.command()
+def sql(query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
+        db: DbOption = DEFAULT_DB,
+        format: Annotated[str, typer.Option("--format", help="table or csv.")] = "table"):
+    """Run a read-only query against the audit database."""
+    import duckdb
+
+    from pipelines import report
+    from pipelines.db import connect
+    if format not in ("table", "csv"):
+        _fail(f"--format must be table or csv, not {format!r}")
+    con = connect(db, read_only=True)
+    try:
+        result = con.sql(query)
+        frame = result.pl() if result is not None else None
+    except duckdb.Error as exc:
+        _fail(str(exc).splitlines()[0])
+    finally:
+        con.close()
+    if frame is None:
+        _fail("the statement returned no rows to show")
+    report.print_frame(frame, format)
+
+
+@app.command()
+def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
+             out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
+             seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012):
+    """Write a synthetic orders extract in the standard format."""
+    from pipelines.generate import write_extract
+    if orders < 1:
+        _fail("--orders must be at least 1")
+    typer.echo(str(write_extract(orders, out, seed)))
+
+
+def main() -> None:
+    try:
+        app()
+    except AuditError as exc:
+        typer.echo(f"ivig-audit: {exc}", err=True)
+        sys.exit(2)

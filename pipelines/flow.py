@@ -1,0 +1,63 @@
+"""The audit run as one Prefect flow: a task per step of the data flow (../shared/DESIGN.md).
+Import pipelines.prefect_env.configure() first: this module imports prefect."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import classify, db, ingest, pseudonym, reference
+
+
+@dataclass
+class RunSummary:
+    db_path: Path
+    ruleset_id: str
+    batches: list[ingest.BatchResult] = field(default_factory=list)
+    key_warning: str | None = None
+
+
+@task(cache_policy=NO_CACHE)
+def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
+    return reference.load_for(guideline)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def ingest_extract(con, path: Path, default_site: str, pads: dict) -> ingest.BatchResult:
+    """Retried: reading can fail on a file still being copied; a failed try leaves nothing behind."""
+    result = ingest.ingest_file(con, path, default_site, pads)
+    get_run_logger().info("%s: %s (%d read, %d loaded, %d quarantined, %d unchanged)",
+                          path.name, result.status, result.rows_read, result.rows_loaded,
+                          result.rows_quarantined, result.rows_unchanged)
+    return result
+
+
+@task(cache_policy=NO_CACHE)
+def classify_orders(con, loaded: reference.Reference, ruleset_id: str) -> None:
+    con.execute("BEGIN TRANSACTION")
+    classify.classify_orders(con, loaded, ruleset_id)
+    con.execute("COMMIT")
+
+
+@flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
+def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
+              default_site: str = "local") -> RunSummary:
+    loaded, ruleset_id = load_guideline(guideline)
+    key, key_warning = pseudonym.resolve_key(db_path)
+    con = db.connect(db_path)
+    try:
+        db.run_sql_file(con, "schema.sql")
+        summary = RunSummary(db_path, ruleset_id, key_warning=key_warning)
+        pads = pseudonym.hmac_pads(key)
+        for path in extract_files(inbox):
+            summary.batches.append(ingest_extract(con, path, default_site, pads))
+        classify_orders(con, loaded, ruleset_id)
+        db.run_sql_file(con, "marts/recommendation_summary.sql")
+    finally:
+        con.close()
+    return summary
+
+
+def extract_files(inbox: Path) -> list[Path]:
+    """Every file in the inbox, oldest name first; files of other kinds are rejected, not skipped."""
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))

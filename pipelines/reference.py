@@ -1,0 +1,210 @@
+"""Load the guideline rule sets and the indication vocabulary from guideline/, check them against
+their schemas and against each other, and write them into DuckDB as reference tables.
+
+A rule set is one YAML file; a new guideline or a local policy is a new file, not new code.
+"""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+from pipelines.db import AuditError, run_sql_file
+from pipelines.paths import DEFAULT_RULESET, GUIDELINE_DIR
+
+
+class GuidelineError(AuditError):
+    """A rule set or vocabulary file is malformed or inconsistent."""
+
+
+POPULATION_FIELDS = ("severity", "refractory", "plasma_exchange", "with_methylprednisolone")
+
+
+@dataclass(frozen=True)
+class Reference:
+    vocabulary: dict
+    rulesets: dict  # ruleset id -> (source file, parsed document)
+
+
+def _read_yaml(path: Path):
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise GuidelineError(f"{path}: cannot be read as YAML ({exc})") from exc
+
+
+def _check_schema(document, schema_name: str, path: Path) -> None:
+    schema = json.loads((GUIDELINE_DIR / "schema" / schema_name).read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise GuidelineError(f"{path}: {where.lstrip('.') or 'top level'}: {first.message}{more}")
+
+
+def load_vocabulary(directory: Path = GUIDELINE_DIR / "vocabulary") -> dict:
+    merged: dict = {}
+    for path in sorted(directory.glob("*.yaml")):
+        document = _read_yaml(path) or {}
+        _check_schema(document, "vocabulary.schema.json", path)
+        for key, value in document.items():
+            if key in merged:
+                raise GuidelineError(f"{path}: section '{key}' is defined in more than one vocabulary file")
+            merged[key] = value
+    for required in ("conditions", "codes", "qualifiers", "placeholders"):
+        if required not in merged:
+            raise GuidelineError(f"{directory}: no vocabulary file defines '{required}'")
+    _check_vocabulary(merged, directory)
+    return merged
+
+
+def _check_vocabulary(vocabulary: dict, where: Path) -> None:
+    ids = [c["id"] for c in vocabulary["conditions"]]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise GuidelineError(f"{where}: condition ids defined twice: {sorted(duplicates)}")
+    owner: dict[str, str] = {}
+    for condition in vocabulary["conditions"]:
+        for term in condition["terms"]:
+            key = " ".join(term.lower().split())
+            if owner.setdefault(key, condition["id"]) != condition["id"]:
+                raise GuidelineError(
+                    f"{where}: term '{term}' names both {owner[key]} and {condition['id']}")
+    known = set(ids)
+    for code in vocabulary["codes"]:
+        named = set(code["conditions"]) | ({code["default"]} if "default" in code else set())
+        unknown = named - known
+        if unknown:
+            raise GuidelineError(f"{where}: code {code['prefix']} names unknown conditions {sorted(unknown)}")
+        if "default" in code and code["default"] not in code["conditions"]:
+            raise GuidelineError(f"{where}: code {code['prefix']}: default is not among its conditions")
+
+
+def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
+    document = _read_yaml(path)
+    if not isinstance(document, dict):
+        raise GuidelineError(f"{path}: a rule set must be a mapping with 'ruleset' and 'rules'")
+    _check_schema(document, "ruleset.schema.json", path)
+    seen: set[str] = set()
+    for kind in ("rules", "flag_rules"):
+        for index, rule in enumerate(document.get(kind, [])):
+            where = f"{path}: {kind}[{index}] ({rule['id']})"
+            if rule["id"] in seen:
+                raise GuidelineError(f"{where}: rule id used twice")
+            seen.add(rule["id"])
+            if rule["condition"] not in condition_ids:
+                raise GuidelineError(f"{where}: condition '{rule['condition']}' is not in the vocabulary")
+            population = rule.get("population", {})
+            if population.get("age_min", 0) >= population.get("age_max", 999):
+                raise GuidelineError(f"{where}: age_min must be below age_max")
+            graded = rule.get("level") is not None
+            if kind == "rules" and graded != (rule["recommendation"] not in ("outside_guideline", "unknown_indication")):
+                raise GuidelineError(
+                    f"{where}: a graded recommendation needs a level, and outside_guideline / "
+                    "unknown_indication must not have one")
+    return document
+
+
+def load_reference(extra_ruleset: Path | None = None) -> Reference:
+    """All rule sets in guideline/rulesets/, plus one more file when given (a local policy)."""
+    vocabulary = load_vocabulary()
+    condition_ids = {c["id"] for c in vocabulary["conditions"]}
+    paths = sorted((GUIDELINE_DIR / "rulesets").glob("*.yaml"))
+    if extra_ruleset is not None:
+        if not extra_ruleset.is_file():
+            raise GuidelineError(f"{extra_ruleset}: rule set file not found")
+        paths.append(extra_ruleset)
+    rulesets: dict = {}
+    for path in paths:
+        document = load_ruleset(path, condition_ids)
+        ruleset_id = document["ruleset"]["id"]
+        if ruleset_id in rulesets and rulesets[ruleset_id][0] != path:
+            raise GuidelineError(f"{path}: rule set id '{ruleset_id}' is also used by {rulesets[ruleset_id][0]}")
+        rulesets[ruleset_id] = (path, document)
+    return Reference(vocabulary, rulesets)
+
+
+def resolve_ruleset(reference: Reference, guideline: str | None) -> str:
+    """The rule set id to classify with: an id, or the path of a rule set file."""
+    if guideline is None:
+        return DEFAULT_RULESET
+    for ruleset_id, (path, _) in reference.rulesets.items():
+        if guideline == ruleset_id or Path(guideline).resolve() == path.resolve():
+            return ruleset_id
+    raise GuidelineError(f"unknown rule set '{guideline}' (known: {', '.join(sorted(reference.rulesets))})")
+
+
+def _population_row(rule: dict) -> dict:
+    population = rule.get("population", {})
+    row = {"age_min": population.get("age_min"), "age_max": population.get("age_max")}
+    row.update({field: population.get(field) for field in POPULATION_FIELDS})
+    return row
+
+
+def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> None:
+    """Replace the ref_* and guideline_* tables with the loaded data (small: a few hundred rows)."""
+    vocabulary = reference.vocabulary
+    tables = {
+        "ref_conditions": [
+            {"condition_id": c["id"], "label": c["label"], "scope": c["scope"], "specificity": c["specificity"]}
+            for c in vocabulary["conditions"]],
+        "ref_condition_terms": [
+            {"condition_id": c["id"], "term": term} for c in vocabulary["conditions"] for term in c["terms"]],
+        "ref_codes": [
+            {"prefix": code["prefix"], "conditions": code["conditions"], "default_condition": code.get("default"),
+             "code_severity": code.get("severity"), "note": code.get("note")}
+            for code in vocabulary["codes"]],
+        "ref_qualifier_terms": [
+            {"qualifier": name, "value": entry["value"], "precedence": rank, "term": term}
+            for name, entries in vocabulary["qualifiers"].items()
+            for rank, entry in enumerate(entries) for term in entry["terms"]],
+        "ref_uncertain_patterns": [{"pattern": p} for p in vocabulary.get("uncertain_patterns", [])],
+        "ref_placeholders": [{"term": term} for term in vocabulary["placeholders"]],
+        "guideline_rulesets": [],
+        "guideline_rules": [],
+        "guideline_flag_rules": [],
+    }
+    for ruleset_id, (path, document) in reference.rulesets.items():
+        meta, governance = document["ruleset"], document["ruleset"]["governance"]
+        tables["guideline_rulesets"].append({
+            "ruleset_id": ruleset_id, "title": meta["title"], "short_name": meta["short_name"],
+            "version": meta["version"], "publisher": meta["publisher"], "citation": meta["citation"],
+            "publisher_status": meta["publisher_status"], "status_note": meta.get("status_note"),
+            "governance_status": governance["status"], "authored_by": governance["authored_by"],
+            "checked_by": governance["checked_by"], "date_reviewed": str(governance["date_reviewed"]),
+            "next_review": str(governance["next_review"]), "source_file": str(path)})
+        for order, rule in enumerate(document["rules"]):
+            tables["guideline_rules"].append({
+                "ruleset_id": ruleset_id, "rule_id": rule["id"], "rule_order": order,
+                "condition_id": rule["condition"], **_population_row(rule),
+                "level": rule.get("level"), "direction": rule.get("direction"),
+                "recommendation": rule["recommendation"], "statement": " ".join(rule["statement"].split()),
+                "section": rule["section"], "flags": rule.get("flags", [])})
+        for rule in document.get("flag_rules", []):
+            tables["guideline_flag_rules"].append({
+                "ruleset_id": ruleset_id, "rule_id": rule["id"], "condition_id": rule["condition"],
+                **_population_row(rule), "level": rule.get("level"), "flag": rule["flag"],
+                "statement": " ".join(rule["statement"].split()), "section": rule["section"]})
+    run_sql_file(con, "reference_schema.sql")
+    for name, rows in tables.items():
+        _insert_rows(con, name, rows)
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
+    if rows:
+        columns = list(rows[0])
+        con.executemany(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [[row[c] for c in columns] for row in rows])
+
+
+def load_for(guideline: str | None) -> tuple[Reference, str]:
+    """Load the reference data and pick the rule set named by --guideline (an id or a YAML path)."""
+    extra = Path(guideline) if guideline and guideline.endswith((".yaml", ".yml")) else None
+    loaded = load_reference(extra)
+    return loaded, resolve_ruleset(loaded, guideline)

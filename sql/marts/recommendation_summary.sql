@@ -1,0 +1,25 @@
+-- Grain: one row per recommendation value (all seven always listed), for the rule set of the last run.
+-- Orders, patients and grams, with shares of the total; the run summary and dashboards read this.
+CREATE OR REPLACE VIEW mart_recommendation_summary AS
+WITH
+audited AS (
+    SELECT recommendation, patient_key, dose_g FROM order_audit
+),
+
+totals AS (
+    SELECT recommendation, count(*) AS orders, count(DISTINCT patient_key) AS patients, sum(dose_g) AS grams
+    FROM audited GROUP BY recommendation
+)
+
+SELECT
+    rec.sort_order,
+    rec.recommendation,
+    rec.label,
+    coalesce(t.orders, 0) AS orders,
+    coalesce(t.patients, 0) AS patients,
+    coalesce(t.grams, 0) AS grams,
+    round(100.0 * coalesce(t.orders, 0) / nullif(sum(t.orders) OVER (), 0), 1) AS pct_orders,
+    round(100.0 * coalesce(t.grams, 0) / nullif(sum(t.grams) OVER (), 0), 1) AS pct_grams
+FROM ref_recommendations AS rec
+LEFT JOIN totals AS t USING (recommendation)
+ORDER BY rec.sort_order;

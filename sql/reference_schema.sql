@@ -1,0 +1,38 @@
+-- Reference tables rebuilt from guideline/ on every run (pipelines/reference.py fills them).
+CREATE OR REPLACE TABLE ref_conditions (
+    condition_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, scope VARCHAR NOT NULL, specificity INTEGER NOT NULL);
+CREATE OR REPLACE TABLE ref_condition_terms (condition_id VARCHAR NOT NULL, term VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE ref_codes (
+    prefix VARCHAR NOT NULL, conditions VARCHAR[] NOT NULL, default_condition VARCHAR,
+    code_severity VARCHAR, note VARCHAR);
+CREATE OR REPLACE TABLE ref_qualifier_terms (
+    qualifier VARCHAR NOT NULL, value VARCHAR NOT NULL, precedence INTEGER NOT NULL, term VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE ref_uncertain_patterns (pattern VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE ref_placeholders (term VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE guideline_rulesets (
+    ruleset_id VARCHAR PRIMARY KEY, title VARCHAR, short_name VARCHAR, version VARCHAR, publisher VARCHAR,
+    citation VARCHAR, publisher_status VARCHAR, status_note VARCHAR, governance_status VARCHAR,
+    authored_by VARCHAR, checked_by VARCHAR, date_reviewed DATE, next_review DATE, source_file VARCHAR);
+CREATE OR REPLACE TABLE guideline_rules (
+    ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_order INTEGER NOT NULL,
+    condition_id VARCHAR NOT NULL, age_min DOUBLE, age_max DOUBLE, severity VARCHAR[],
+    refractory VARCHAR[], plasma_exchange VARCHAR[], with_methylprednisolone VARCHAR[],
+    level VARCHAR, direction VARCHAR, recommendation VARCHAR NOT NULL, statement VARCHAR NOT NULL,
+    section VARCHAR NOT NULL, flags VARCHAR[] NOT NULL);
+CREATE OR REPLACE TABLE guideline_flag_rules (
+    ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, condition_id VARCHAR NOT NULL,
+    age_min DOUBLE, age_max DOUBLE, severity VARCHAR[], refractory VARCHAR[], plasma_exchange VARCHAR[],
+    with_methylprednisolone VARCHAR[], level VARCHAR, flag VARCHAR NOT NULL, statement VARCHAR NOT NULL,
+    section VARCHAR NOT NULL);
+
+-- The contract's recommendation values (../shared/DESIGN.md), in the order dashboards list them.
+CREATE OR REPLACE TABLE ref_recommendations AS
+SELECT * FROM (VALUES
+    (1, 'offer',                 'A', 'Should be offered'),
+    (2, 'consider',              'B', 'Should be considered'),
+    (3, 'may_consider',          'C', 'May be considered'),
+    (4, 'insufficient_evidence', 'U', 'Evidence insufficient to support or refute'),
+    (5, 'should_not',            NULL, 'Should not be considered (evidence against)'),
+    (6, 'outside_guideline',     NULL, 'Outside this guideline'),
+    (7, 'unknown_indication',    NULL, 'No usable indication')
+) AS t(sort_order, recommendation, typical_level, label);
