@@ -56,11 +56,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_site: str,
         return BatchResult(str(path), "skipped", batch_id=seen[0][0],
                            reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
     started_at = datetime.now()
+    problem = (_read_orders(con, path) if path.suffix.lower() in READABLE_SUFFIXES
+               else f"unsupported file type '{path.suffix}' (readable: {', '.join(READABLE_SUFFIXES)})")
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = con.execute("SELECT nextval('batch_id_seq')").fetchall()[0][0]
-        problem = (_read_orders(con, path) if path.suffix.lower() in READABLE_SUFFIXES
-                   else f"unsupported file type '{path.suffix}' (readable: {', '.join(READABLE_SUFFIXES)})")
         if problem:
             result = BatchResult(str(path), "rejected", batch_id, reason=problem)
         else:
@@ -84,14 +84,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_site: str,
 
 
 def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
-    """Read the file into temp table raw_orders (standard names, all VARCHAR, source_row) and
+    """Outside any transaction, read the file into temp table raw_orders (standard names, all VARCHAR, source_row) and
     structurally bad lines into csv_rejects. Returns why the file cannot be used, if it cannot."""
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_rejects_scan")
     try:
         con.execute("""
             CREATE OR REPLACE TEMP TABLE raw_file AS
             SELECT row_number() OVER () AS parsed_row, *
-            FROM read_csv(?, all_varchar = true, header = true, store_rejects = true,
+            FROM read_csv(?, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"',
+                          store_rejects = true,
                           rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan')""",
             [str(path)]).fetchall()
     except duckdb.Error as exc:

@@ -157,7 +157,8 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             {"condition_id": c["id"], "term": term} for c in vocabulary["conditions"] for term in c["terms"]],
         "ref_codes": [
             {"prefix": code["prefix"], "conditions": code["conditions"], "default_condition": code.get("default"),
-             "code_severity": code.get("severity"), "note": code.get("note")}
+             "code_severity": code.get("severity"),
+             "needs_text": code.get("needs_text", False), "note": code.get("note")}
             for code in vocabulary["codes"]],
         "ref_qualifier_terms": [
             {"qualifier": name, "value": entry["value"], "precedence": rank, "term": term}

@@ -1,12 +1,14 @@
 -- Text and code normalisation shared by the vocabulary and the orders, so both sides of every
 -- match are prepared the same way: Unicode NFC, accents stripped, lower case, doses such as
--- "2g/kg" or "500 mg" removed (so the unit "mg" is not read as myasthenia gravis), punctuation to
--- single spaces.
+-- "2g/kg" or "500 mg" removed (so the unit "mg" is not read as myasthenia gravis), dotted
+-- abbreviations joined, punctuation to single spaces.
 CREATE OR REPLACE TEMP MACRO normalise_text(t) AS
     trim(regexp_replace(
         regexp_replace(
-            regexp_replace(lower(strip_accents(nfc_normalize(coalesce(t, '')))),
-                           '\d+([.,]\d+)?\s*(mg|g|gm|gram|grams|ml|iu)\b(\s*/\s*kg)?', ' ', 'g'),
+            regexp_replace(
+                regexp_replace(lower(strip_accents(nfc_normalize(coalesce(t, '')))),
+                               '\d+([.,]\d+)?\s*(mg|g|gm|gram|grams|ml|iu)\b(\s*/\s*kg)?', ' ', 'g'),
+                '\b([a-z])\.', '\1', 'g'),  -- dotted abbreviations: c.i.d.p. -> cidp
             '[^a-z0-9]+', ' ', 'g'),
         '\s+', ' ', 'g'));
 

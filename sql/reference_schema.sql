@@ -4,7 +4,7 @@ CREATE OR REPLACE TABLE ref_conditions (
 CREATE OR REPLACE TABLE ref_condition_terms (condition_id VARCHAR NOT NULL, term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE ref_codes (
     prefix VARCHAR NOT NULL, conditions VARCHAR[] NOT NULL, default_condition VARCHAR,
-    code_severity VARCHAR, note VARCHAR);
+    code_severity VARCHAR, needs_text BOOLEAN NOT NULL, note VARCHAR);
 CREATE OR REPLACE TABLE ref_qualifier_terms (
     qualifier VARCHAR NOT NULL, value VARCHAR NOT NULL, precedence INTEGER NOT NULL, term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE ref_uncertain_patterns (pattern VARCHAR NOT NULL);

@@ -96,7 +96,7 @@ codes AS (
 ),
 
 code_matches AS (
-    SELECT codes.diagnosis_code, ref.conditions, ref.default_condition, ref.code_severity
+    SELECT codes.diagnosis_code, ref.conditions, ref.default_condition, ref.code_severity, ref.needs_text
     FROM codes JOIN ref_codes AS ref ON starts_with(codes.code_norm, normalise_code(ref.prefix))
     QUALIFY row_number() OVER (PARTITION BY codes.diagnosis_code ORDER BY length(ref.prefix) DESC) = 1
 ),
@@ -106,7 +106,7 @@ combined AS (
            corrected.text_corrected, coalesce(corrected.spelling_corrected, false) AS spelling_corrected,
            text_conditions.conditions AS text_conditions, text_conditions.matched_terms,
            code_matches.conditions AS code_conditions, code_matches.default_condition,
-           code_matches.code_severity,
+           code_matches.code_severity, coalesce(code_matches.needs_text, false) AS needs_text,
            nullif(trim(pairs.diagnosis_code), '') IS NOT NULL AS has_code,
            texts.text_norm = '' AS text_blank,
            texts.text_norm IN (SELECT normalise_text(term) FROM ref_placeholders) AS text_placeholder,
@@ -131,13 +131,14 @@ resolved AS (
         CASE
             WHEN len(agreed) = 1 THEN 'text+code'
             WHEN len(text_conditions) = 1 THEN 'text'
-            WHEN text_conditions IS NULL AND (len(code_conditions) = 1 OR default_condition IS NOT NULL) THEN 'code'
+            WHEN text_conditions IS NULL AND NOT needs_text
+                 AND (len(code_conditions) = 1 OR default_condition IS NOT NULL) THEN 'code'
         END AS matched_by,
         CASE
             WHEN len(agreed) = 1 THEN agreed[1]
             WHEN len(text_conditions) = 1 THEN text_conditions[1]
-            WHEN text_conditions IS NULL AND len(code_conditions) = 1 THEN code_conditions[1]
-            WHEN text_conditions IS NULL THEN default_condition
+            WHEN text_conditions IS NULL AND NOT needs_text AND len(code_conditions) = 1 THEN code_conditions[1]
+            WHEN text_conditions IS NULL AND NOT needs_text THEN default_condition
         END AS condition_id
     FROM combined
 )
@@ -153,7 +154,7 @@ SELECT
              THEN 'indication_not_recognised' END,
         CASE WHEN len(text_conditions) > 1 AND len(agreed) IS DISTINCT FROM 1 THEN 'indication_ambiguous' END,
         CASE WHEN has_code AND code_conditions IS NULL THEN 'code_not_recognised' END,
-        CASE WHEN text_conditions IS NULL AND len(code_conditions) > 1 AND default_condition IS NULL
+        CASE WHEN text_conditions IS NULL AND (needs_text OR (len(code_conditions) > 1 AND default_condition IS NULL))
              THEN 'code_ambiguous' END,
         CASE WHEN len(text_conditions) >= 1 AND code_conditions IS NOT NULL AND len(agreed) = 0
              THEN 'text_code_mismatch' END,

@@ -15,8 +15,7 @@ LEFT JOIN orders AS o ON o.site = s.site AND o.order_id = s.order_id;
 INSERT INTO quarantine (batch_id, source_row, reasons, record)
 SELECT $batch_id, source_row, reasons, raw_json FROM stg_changes WHERE change_kind = 'quarantined'
 UNION ALL
-SELECT $batch_id, line - 1, list(DISTINCT 'csv: ' || lower(error_type)
-                               || coalesce(' (column ' || column_name || ')', '') ORDER BY 1),
+SELECT $batch_id, line - 1, list(DISTINCT 'csv: ' || lower(error_type) ORDER BY 1),
        json_object('unparsed_line_in_file', line)
 FROM csv_rejects GROUP BY line;
 

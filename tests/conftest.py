@@ -1,0 +1,57 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from pipelines import classify, db, reference
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+ORDER_HEADER = ["order_id", "patient_id", "age_years", "date_of_birth", "sex", "weight_kg", "height_cm",
+                "order_date", "start_date", "infusion_days", "dose_g", "product", "indication",
+                "diagnosis_code", "severity", "refractory", "plasma_exchange", "with_methylprednisolone",
+                "specialty", "department", "prescriber_id", "site"]
+
+
+def order_row(order_id: str, **values) -> dict:
+    """A valid standard order; keyword arguments override fields."""
+    row = {name: "" for name in ORDER_HEADER}
+    row.update(order_id=order_id, patient_id=f"MRN-{order_id}", age_years="45", sex="F", weight_kg="70",
+               order_date="2024-03-01", dose_g="140", indication="CIDP", site="TST")
+    row.update(values)
+    return row
+
+
+def write_orders_csv(path: Path, rows: list[dict], header: list[str] = ORDER_HEADER) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def loaded_reference():
+    return reference.load_reference()
+
+
+def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-2012-ivig-nmd",
+                   ) -> dict[str, dict]:
+    """Insert each case as an order in a DuckDB file, classify them all, return audit rows by id."""
+    con = db.connect(db_path)
+    db.run_sql_file(con, "schema.sql")
+    for case in cases:
+        con.execute("""
+            INSERT INTO orders (order_id, site, patient_key, age_years, weight_kg, order_date, start_date,
+                infusion_days, dose_g, indication, diagnosis_code, severity, refractory, plasma_exchange,
+                with_methylprednisolone, batch_id, source_row, row_hash)
+            VALUES (?, 'TST', 'k', ?, 70, DATE '2024-01-01', DATE '2024-01-01', 1, 10, ?, ?, ?, ?, ?, ?, 0, 0, '')""",
+            [case["id"], case.get("age", 45), case.get("text"), case.get("code"), case.get("severity"),
+             case.get("refractory"), case.get("plasma_exchange"), case.get("methylprednisolone")])
+    classify.classify_orders(con, loaded, ruleset_id)
+    cursor = con.execute("SELECT * FROM order_audit")
+    names = [d[0] for d in cursor.description]
+    rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+    con.close()
+    return rows

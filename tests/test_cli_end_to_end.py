@@ -1,0 +1,114 @@
+"""The installed ivig-audit command, end to end on a real DuckDB file: CSV in, order_audit out,
+through the Prefect flow, with clean exit codes and one-line errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.generate import write_extract
+from tests.conftest import order_row, write_orders_csv
+
+CLI = str(Path(sys.executable).parent / "ivig-audit")
+RECOMMENDATIONS = {"offer", "consider", "may_consider", "insufficient_evidence", "should_not",
+                   "outside_guideline", "unknown_indication"}
+
+
+def ivig(*args, env_extra=None, cwd=None):
+    env = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "e2e-test-key", **(env_extra or {})}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    inbox = base / "inbox"
+    write_extract(1500, inbox, seed=7)
+    write_orders_csv(inbox / "hand.csv", [
+        order_row("H1", indication="Miller Fisher syndrome", patient_id="MRN-RAW-42"),
+        order_row("H2", indication="<script>alert(1)</script> GBS", age_years="12"),
+        order_row("H3", dose_g="=HYPERLINK(\"x\")"),
+    ])
+    args = ["run", "--inbox", str(inbox), "--db", str(base / "audit.duckdb"), "--out", str(base / "out")]
+    first = ivig(*args)
+    second = ivig(*args)
+    return base, first, second
+
+
+def test_run_classifies_every_loaded_order(audited):
+    base, first, _ = audited
+    assert first.returncode == 0, first.stderr
+    assert "Orders by recommendation" in first.stdout
+    con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
+    orders = con.execute("SELECT count(*) FROM orders").fetchall()[0][0]
+    audit = con.execute("SELECT count(*), count(DISTINCT (site, order_id)) FROM order_audit").fetchall()[0]
+    assert orders == audit[0] == audit[1] and orders > 1400
+    assert {r[0] for r in con.execute("SELECT DISTINCT recommendation FROM order_audit").fetchall()} <= RECOMMENDATIONS
+    assert con.execute("""SELECT bool_and(rows_read = rows_loaded + rows_quarantined + rows_unchanged)
+                          FROM ingest_batches""").fetchall()[0][0]
+    assert con.execute("SELECT sum(rows_read) FROM ingest_batches").fetchall()[0][0] == 1503
+    verdict = con.execute("SELECT recommendation, evidence_level FROM order_audit WHERE order_id = 'H1'").fetchall()
+    assert verdict == [("insufficient_evidence", "U")]
+    assert con.execute("SELECT recommendation FROM order_audit WHERE order_id = 'H2'").fetchall() == [
+        ("insufficient_evidence",)]
+    assert con.execute("SELECT reasons FROM quarantine").fetchall() == [(["dose_g: not a number"],)]
+    con.close()
+    assert b"MRN-RAW-42" not in (base / "audit.duckdb").read_bytes()
+
+
+def test_second_run_of_the_same_inbox_changes_nothing(audited):
+    base, first, second = audited
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("skipped") == 2
+    con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 2
+    con.close()
+
+
+def test_sql_is_read_only_and_prints_results(audited):
+    base, _, _ = audited
+    db = str(base / "audit.duckdb")
+    ok = ivig("sql", "SELECT recommendation, orders FROM mart_recommendation_summary", "--db", db,
+              "--format", "csv")
+    assert ok.returncode == 0 and ok.stdout.startswith("recommendation,orders")
+    refused = ivig("sql", "DELETE FROM orders", "--db", db)
+    assert refused.returncode != 0 and "read-only" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_clear_one_line_errors(tmp_path):
+    missing = ivig("run", "--inbox", str(tmp_path / "nope"), "--db", str(tmp_path / "a.duckdb"))
+    assert missing.returncode == 2 and missing.stderr.strip() == f"ivig-audit: {tmp_path / 'nope'}: inbox folder not found"
+    no_db = ivig("sql", "SELECT 1", "--db", str(tmp_path / "none.duckdb"))
+    assert no_db.returncode == 2 and "no audit database" in no_db.stderr
+    bad_rules = ivig("classify", "GBS", "--guideline", "no-such-rule-set")
+    assert bad_rules.returncode == 2 and "unknown rule set" in bad_rules.stderr
+
+
+def test_classify_cites_the_section():
+    result = ivig("classify", "Miller Fisher syndrome")
+    assert result.returncode == 0
+    assert result.stdout.startswith("insufficient_evidence (Level U)")
+    assert "Other neuromuscular disorders" in result.stdout
+    child = ivig("classify", "GBS", "--age", "6", "--plasma-exchange")
+    assert child.stdout.startswith("should_not (Level B)")
+
+
+def test_help_and_classify_do_not_import_prefect_or_great_expectations():
+    code = ("import sys; from pipelines import cli, single_order; "
+            "print(any(m.split('.')[0] in ('prefect', 'great_expectations') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_without_key_in_environment_a_private_key_file_is_made(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_orders_csv(inbox / "a.csv", [order_row("K1")])
+    env = {k: v for k, v in os.environ.items() if k != "IVIG_AUDIT_PSEUDONYM_KEY"}
+    result = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(tmp_path / "db.duckdb"),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    key_file = tmp_path / "db.duckdb.key"
+    assert key_file.exists() and (key_file.stat().st_mode & 0o777) == 0o600
+    assert "db.duckdb.key" in " ".join(result.stdout.split())

@@ -1,0 +1,115 @@
+"""CSV ingest into a real DuckDB file: every row accounted for, bad rows quarantined with reasons
+and their row number, re-runs change nothing, corrections keep history, no raw identifier stored."""
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+
+from pipelines import db, ingest, pseudonym
+from tests.conftest import ORDER_HEADER, order_row, write_orders_csv
+
+KEY = b"test-key"
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = db.connect(tmp_path / "audit.duckdb")
+    db.run_sql_file(connection, "schema.sql")
+    yield connection
+    connection.close()
+
+
+def load(con, path: Path) -> ingest.BatchResult:
+    return ingest.ingest_file(con, path, "local", pseudonym.hmac_pads(KEY))
+
+
+def invariant_holds(con) -> bool:
+    return con.execute("""SELECT bool_and(rows_read = rows_loaded + rows_quarantined + rows_unchanged)
+                          FROM ingest_batches""").fetchall()[0][0]
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_row_numbers(con, tmp_path):
+    rows = [
+        order_row("A1"),
+        order_row("A2", dose_g="lots"),
+        order_row("A3", weight_kg="", patient_id=""),
+        order_row("A4", order_date="31/02/2024"),
+        order_row("A5", age_years="", date_of_birth=""),
+        order_row("A6", age_years="130"),
+        order_row("A7", refractory="perhaps"),
+        order_row("A8"), order_row("A8"),
+        order_row("A9", indication="", diagnosis_code=""),  # loaded: classified unknown_indication
+    ]
+    result = load(con, write_orders_csv(tmp_path / "in" / "orders.csv", rows))
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 10, 2, 8)
+    reasons = dict(con.execute("SELECT source_row, reasons FROM quarantine ORDER BY source_row").fetchall())
+    assert reasons[2] == ["dose_g: not a number"]
+    assert set(reasons[3]) == {"weight_kg: missing", "patient_id: missing"}
+    assert reasons[4] == ["order_date: not a date (expected YYYY-MM-DD)"]
+    assert reasons[5] == ["age_years / date_of_birth: both missing"]
+    assert reasons[6] == ["age: outside 0-120 years at order"]
+    assert reasons[7] == ["refractory: not yes/no"]
+    assert reasons[8] == reasons[9] == ["order_id: appears 2 times in this file"]
+    assert invariant_holds(con)
+
+
+def test_structurally_broken_lines_are_quarantined_and_later_rows_keep_their_numbers(con, tmp_path):
+    path = write_orders_csv(tmp_path / "orders.csv", [order_row("B1")])
+    good = ",".join(order_row("B3").get(c, "") for c in ORDER_HEADER)
+    with path.open("a", encoding="utf-8", newline="") as handle:  # csv module's \r\n, as written above
+        handle.write("B2,too,few\r\n")
+        handle.write(good + "\r\n")
+        handle.write(",".join(order_row("B4", indication='"multi\nline CIDP"').get(c, "") for c in ORDER_HEADER) + "\r\n")
+    result = load(con, path)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
+    assert con.execute("SELECT source_row, reasons FROM quarantine").fetchall() == [
+        (2, ["csv: missing columns"])]
+    assert dict(con.execute("SELECT order_id, source_row FROM orders").fetchall()) == {"B1": 1, "B3": 3, "B4": 4}
+
+
+def test_same_file_again_is_not_reread_and_overlap_counts_as_unchanged(con, tmp_path):
+    first = write_orders_csv(tmp_path / "jan.csv", [order_row("C1"), order_row("C2")])
+    assert load(con, first).rows_loaded == 2
+    copy = tmp_path / "renamed.csv"
+    copy.write_bytes(first.read_bytes())
+    again = load(con, copy)
+    assert again.status == "skipped" and "batch 1" in again.reason
+    overlap = load(con, write_orders_csv(tmp_path / "feb.csv", [order_row("C2"), order_row("C3")]))
+    assert (overlap.rows_read, overlap.rows_loaded, overlap.rows_unchanged) == (2, 1, 1)
+    assert con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 3
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 2
+    assert invariant_holds(con)
+
+
+def test_a_changed_order_is_a_correction_with_history(con, tmp_path):
+    load(con, write_orders_csv(tmp_path / "a.csv", [order_row("D1", dose_g="140")]))
+    result = load(con, write_orders_csv(tmp_path / "b.csv", [order_row("D1", dose_g="70")]))
+    assert (result.rows_loaded, result.rows_unchanged) == (1, 0)
+    assert con.execute("SELECT dose_g, batch_id FROM orders").fetchall() == [(70.0, 2)]
+    assert con.execute("SELECT dose_g, replaced_by_batch_id FROM orders_history").fetchall() == [(140.0, 2)]
+
+
+def test_unreadable_files_are_rejected_with_a_reason(con, tmp_path):
+    no_columns = write_orders_csv(tmp_path / "wrong.csv", [{"x": "1"}], header=["x", "y"])
+    assert "missing column(s) order_id" in load(con, no_columns).reason
+    excel = tmp_path / "orders.xlsx"
+    excel.write_bytes(b"PK\x03\x04 not really excel")
+    rejected = load(con, excel)
+    assert rejected.status == "rejected" and "unsupported file type '.xlsx'" in rejected.reason
+    statuses = con.execute("SELECT status FROM ingest_batches").fetchall()
+    assert statuses == [("rejected",), ("rejected",)]
+
+
+def test_patient_key_is_hmac_sha256_and_no_raw_identifier_is_stored(con, tmp_path):
+    rows = [order_row("E1", patient_id="MRN-SECRET-1", date_of_birth="1970-05-06", age_years=""),
+            order_row("E2", patient_id="MRN-SECRET-2", dose_g="-1", date_of_birth="1999-01-02")]
+    load(con, write_orders_csv(tmp_path / "orders.csv", rows))
+    expected = hmac.new(KEY, "TST\x1fMRN-SECRET-1".encode(), hashlib.sha256).hexdigest()
+    assert con.execute("SELECT patient_key, age_years FROM orders").fetchall() == [(expected, 53)]
+    record = con.execute("SELECT record::VARCHAR FROM quarantine").fetchall()[0][0]
+    assert "MRN-SECRET-2" not in record and "1999-01-02" not in record and '"patient_key"' in record
+    con.execute("CHECKPOINT")
+    stored = Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'audit'")
+                  .fetchall()[0][0]).read_bytes()
+    assert b"MRN-SECRET" not in stored and b"1970-05-06" not in stored and b"1999-01-02" not in stored
