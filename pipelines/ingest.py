@@ -56,8 +56,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_site: str,
         return BatchResult(str(path), "skipped", batch_id=seen[0][0],
                            reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
     started_at = datetime.now()
-    problem = (_read_orders(con, path) if path.suffix.lower() in READABLE_SUFFIXES
-               else f"unsupported file type '{path.suffix}' (readable: {', '.join(READABLE_SUFFIXES)})")
+    if path.suffix.lower() in READABLE_SUFFIXES:
+        problem, note = _read_orders(con, path)
+    else:
+        problem, note = f"unsupported file type '{path.suffix}' (readable: {', '.join(READABLE_SUFFIXES)})", None
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = con.execute("SELECT nextval('batch_id_seq')").fetchall()[0][0]
@@ -67,11 +69,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_site: str,
             run_sql_file(con, "staging/stg_orders.sql", {"default_site": default_site, **hmac_pads})
             run_sql_file(con, "core/load_orders.sql", {"batch_id": batch_id})
             result = BatchResult(str(path), "loaded", batch_id, *con.execute("""
-                SELECT count(*) + (SELECT count(DISTINCT line) FROM csv_rejects),
+                WITH unparsed AS (SELECT count(DISTINCT line) AS n FROM csv_rejects)
+                SELECT count(*) + any_value(unparsed.n),
                        count(*) FILTER (WHERE change_kind IN ('new', 'changed')),
-                       count(*) FILTER (WHERE change_kind = 'quarantined') + (SELECT count(DISTINCT line) FROM csv_rejects),
+                       count(*) FILTER (WHERE change_kind = 'quarantined') + any_value(unparsed.n),
                        count(*) FILTER (WHERE change_kind = 'unchanged')
-                FROM stg_changes""").fetchall()[0], reason=_ignored_columns(con))
+                FROM stg_changes, unparsed""").fetchall()[0], reason=note)
         con.execute("""
             INSERT INTO ingest_batches VALUES (?, ?, ?, 'orders', ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
             [batch_id, str(path), sha256, default_site, result.rows_read, result.rows_loaded,
@@ -83,9 +86,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_site: str,
     return result
 
 
-def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
-    """Outside any transaction, read the file into temp table raw_orders (standard names, all VARCHAR, source_row) and
-    structurally bad lines into csv_rejects. Returns why the file cannot be used, if it cannot."""
+def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[str | None, str | None]:
+    """Outside any transaction, read the file into temp table raw_orders (standard names, all
+    VARCHAR, source_row) and structurally bad lines into csv_rejects. Returns why the file cannot
+    be used (if it cannot) and a note naming the columns that are not loaded."""
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_rejects_scan")
     try:
         con.execute("""
@@ -96,7 +100,7 @@ def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
                           rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan')""",
             [str(path)]).fetchall()
     except duckdb.Error as exc:
-        return f"cannot be read as CSV: {str(exc).splitlines()[0]}"
+        return f"cannot be read as CSV: {str(exc).splitlines()[0]}", None
     headers = [row[0] for row in con.execute("DESCRIBE raw_file").fetchall()][1:]
     by_name = {}
     for header in headers:
@@ -104,7 +108,7 @@ def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     missing = [c for c in REQUIRED_ORDER_COLUMNS if c not in by_name]
     missing += [" or ".join(group) for group in ONE_OF_ORDER_COLUMNS if not any(c in by_name for c in group)]
     if missing:
-        return f"not an orders extract: missing column(s) {', '.join(missing)}"
+        return f"not an orders extract: missing column(s) {', '.join(missing)}", None
     select = ", ".join(
         f'"{by_name[c]}" AS {c}' if c in by_name else f"NULL::VARCHAR AS {c}" for c in ORDER_COLUMNS)
     # rows DuckDB could not split into fields are in csv_rejects; number the good rows around them
@@ -119,10 +123,5 @@ def _read_orders(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
         SELECT parsed_row + (SELECT count(*) FROM shifts WHERE good_rows_before < parsed_row) AS source_row,
                {select}
         FROM raw_file""").fetchall()
-    return None
-
-
-def _ignored_columns(con: duckdb.DuckDBPyConnection) -> str | None:
-    headers = [row[0] for row in con.execute("DESCRIBE raw_file").fetchall()][1:]
     ignored = [h for h in headers if standard_name(h) not in ORDER_COLUMNS]
-    return f"columns not in the standard extract, not loaded: {', '.join(ignored)}" if ignored else None
+    return None, (f"columns not in the standard extract, not loaded: {', '.join(ignored)}" if ignored else None)

@@ -107,6 +107,10 @@ combined AS (
            text_conditions.conditions AS text_conditions, text_conditions.matched_terms,
            code_matches.conditions AS code_conditions, code_matches.default_condition,
            code_matches.code_severity, coalesce(code_matches.needs_text, false) AS needs_text,
+           -- the condition the code names on its own, when it names one
+           CASE WHEN code_matches.needs_text THEN NULL
+                WHEN len(code_matches.conditions) = 1 THEN code_matches.conditions[1]
+                ELSE code_matches.default_condition END AS code_condition,
            nullif(trim(pairs.diagnosis_code), '') IS NOT NULL AS has_code,
            texts.text_norm = '' AS text_blank,
            texts.text_norm IN (SELECT normalise_text(term) FROM ref_placeholders) AS text_placeholder,
@@ -131,14 +135,12 @@ resolved AS (
         CASE
             WHEN len(agreed) = 1 THEN 'text+code'
             WHEN len(text_conditions) = 1 THEN 'text'
-            WHEN text_conditions IS NULL AND NOT needs_text
-                 AND (len(code_conditions) = 1 OR default_condition IS NOT NULL) THEN 'code'
+            WHEN text_conditions IS NULL AND code_condition IS NOT NULL THEN 'code'
         END AS matched_by,
         CASE
             WHEN len(agreed) = 1 THEN agreed[1]
             WHEN len(text_conditions) = 1 THEN text_conditions[1]
-            WHEN text_conditions IS NULL AND NOT needs_text AND len(code_conditions) = 1 THEN code_conditions[1]
-            WHEN text_conditions IS NULL AND NOT needs_text THEN default_condition
+            WHEN text_conditions IS NULL THEN code_condition
         END AS condition_id
     FROM combined
 )
@@ -154,7 +156,7 @@ SELECT
              THEN 'indication_not_recognised' END,
         CASE WHEN len(text_conditions) > 1 AND len(agreed) IS DISTINCT FROM 1 THEN 'indication_ambiguous' END,
         CASE WHEN has_code AND code_conditions IS NULL THEN 'code_not_recognised' END,
-        CASE WHEN text_conditions IS NULL AND (needs_text OR (len(code_conditions) > 1 AND default_condition IS NULL))
+        CASE WHEN text_conditions IS NULL AND code_conditions IS NOT NULL AND code_condition IS NULL
              THEN 'code_ambiguous' END,
         CASE WHEN len(text_conditions) >= 1 AND code_conditions IS NOT NULL AND len(agreed) = 0
              THEN 'text_code_mismatch' END,
