@@ -29,11 +29,14 @@ def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ing
         db: DbOption = DEFAULT_DB,
         out: Annotated[Path, typer.Option(help="Folder for outputs (dashboards, Prefect state).")] = DEFAULT_OUT,
         guideline: GuidelineOption = None,
-        site: Annotated[str, typer.Option(help="Site code for rows whose extract has no site column.")] = "local"):
+        profile: Annotated[Optional[Path], typer.Option(
+            help="Site profile YAML: headers, date formats, units, delimiter, encoding, sheet.")] = None,
+        site: Annotated[Optional[str], typer.Option(
+            help="Site code for rows whose extract has no site column (default: the profile's, else 'local').")] = None):
     """Ingest every extract in the inbox, classify all orders, and print orders by recommendation."""
     if not inbox.is_dir():
         _fail(f"{inbox}: inbox folder not found")
-    _run_and_report(inbox, db, out, guideline, site)
+    _run_and_report(inbox, db, out, guideline, profile, site)
 
 
 @app.command()
@@ -45,14 +48,17 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
     inbox = out / "demo" / "inbox"
     path = write_extract(orders, inbox)
     typer.echo(f"Synthetic extract: {path}")
-    _run_and_report(inbox, db, out, None, "local")
+    _run_and_report(inbox, db, out, None, None, None)
 
 
-def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, site: str) -> None:
+def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, profile: Path | None,
+                    site: str | None) -> None:
     from pipelines import prefect_env, report
+    from pipelines.profile import load_profile
+    load_profile(profile, site)  # a bad profile stops here, before Prefect starts
     prefect_env.configure(out)
     from pipelines.flow import audit_run
-    summary = audit_run(inbox=inbox, db_path=db, guideline=guideline, default_site=site)
+    summary = audit_run(inbox=inbox, db_path=db, guideline=guideline, profile_path=profile, site=site)
     report.print_run(summary)
 
 

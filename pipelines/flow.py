@@ -1,12 +1,13 @@
 """The audit run as one Prefect flow: a task per step of the data flow (../shared/DESIGN.md).
 Import pipelines.prefect_env.configure() first: this module imports prefect."""
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import classify, db, ingest, pseudonym, reference
+from pipelines import classify, db, ingest, profile, pseudonym, reference, report
 
 
 @dataclass
@@ -23,9 +24,9 @@ def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def ingest_extract(con, path: Path, default_site: str, pads: dict) -> ingest.BatchResult:
+def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict) -> ingest.BatchResult:
     """Retried: reading can fail on a file still being copied; a failed try leaves nothing behind."""
-    result = ingest.ingest_file(con, path, default_site, pads)
+    result = ingest.ingest_file(con, path, site_profile, pads, date.today())
     get_run_logger().info("%s: %s (%d read, %d loaded, %d quarantined, %d unchanged)",
                           path.name, result.status, result.rows_read, result.rows_loaded,
                           result.rows_quarantined, result.rows_unchanged)
@@ -41,16 +42,20 @@ def classify_orders(con, loaded: reference.Reference, ruleset_id: str) -> None:
 
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
 def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
-              default_site: str = "local") -> RunSummary:
+              profile_path: Path | None = None, site: str | None = None) -> RunSummary:
+    site_profile = profile.load_profile(profile_path, site)
     loaded, ruleset_id = load_guideline(guideline)
     key, key_warning = pseudonym.resolve_key(db_path)
     con = db.connect(db_path)
     try:
-        db.run_sql_file(con, "schema.sql")
+        ingest.prepare(con, loaded)
         summary = RunSummary(db_path, ruleset_id, key_warning=key_warning)
         pads = pseudonym.hmac_pads(key)
-        for path in extract_files(inbox):
-            summary.batches.append(ingest_extract(con, path, default_site, pads))
+        files = extract_files(inbox)
+        with report.file_progress(len(files)) as done:
+            for path in files:
+                summary.batches.append(ingest_extract(con, path, site_profile, pads))
+                done(summary.batches[-1])
         classify_orders(con, loaded, ruleset_id)
         db.run_sql_file(con, "marts/recommendation_summary.sql")
     finally:

@@ -3,16 +3,15 @@ their schemas and against each other, and write them into DuckDB as reference ta
 
 A rule set is one YAML file; a new guideline or a local policy is a new file, not new code.
 """
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import yaml
-from jsonschema import Draft202012Validator, FormatChecker
 
 from pipelines.db import AuditError, run_sql_file
 from pipelines.paths import DEFAULT_RULESET, GUIDELINE_DIR
+from pipelines.yaml_data import check_schema, read_yaml
 
 
 class GuidelineError(AuditError):
@@ -28,35 +27,16 @@ class Reference:
     rulesets: dict  # ruleset id -> (source file, parsed document)
 
 
-def _read_yaml(path: Path):
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise GuidelineError(f"{path}: cannot be read as YAML ({exc})") from exc
-
-
-def _check_schema(document, schema_name: str, path: Path) -> None:
-    schema = json.loads((GUIDELINE_DIR / "schema" / schema_name).read_text(encoding="utf-8"))
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise GuidelineError(f"{path}: {where.lstrip('.') or 'top level'}: {first.message}{more}")
-
-
 def load_vocabulary(directory: Path = GUIDELINE_DIR / "vocabulary") -> dict:
     merged: dict = {}
     for path in sorted(directory.glob("*.yaml")):
-        document = _read_yaml(path) or {}
-        _check_schema(document, "vocabulary.schema.json", path)
+        document = read_yaml(path, GuidelineError) or {}
+        check_schema(document, "vocabulary.schema.json", path, GuidelineError)
         for key, value in document.items():
             if key in merged:
                 raise GuidelineError(f"{path}: section '{key}' is defined in more than one vocabulary file")
             merged[key] = value
-    for required in ("conditions", "codes", "qualifiers", "placeholders"):
+    for required in ("conditions", "codes", "qualifiers", "placeholders", "measures"):
         if required not in merged:
             raise GuidelineError(f"{directory}: no vocabulary file defines '{required}'")
     _check_vocabulary(merged, directory)
@@ -86,10 +66,10 @@ def _check_vocabulary(vocabulary: dict, where: Path) -> None:
 
 
 def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
-    document = _read_yaml(path)
+    document = read_yaml(path, GuidelineError)
     if not isinstance(document, dict):
         raise GuidelineError(f"{path}: a rule set must be a mapping with 'ruleset' and 'rules'")
-    _check_schema(document, "ruleset.schema.json", path)
+    check_schema(document, "ruleset.schema.json", path, GuidelineError)
     seen: set[str] = set()
     for kind in ("rules", "flag_rules"):
         for index, rule in enumerate(document.get(kind, [])):
@@ -166,6 +146,14 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             for rank, entry in enumerate(entries) for term in entry["terms"]],
         "ref_uncertain_patterns": [{"pattern": p} for p in vocabulary.get("uncertain_patterns", [])],
         "ref_placeholders": [{"term": term} for term in vocabulary["placeholders"]],
+        "ref_measures": [
+            {"measure": m["id"], "label": m["label"], "scale_min": m["min"], "scale_max": m["max"],
+             "better": m["better"], "mid": m["mid"], "mid_source": " ".join(m["mid_source"].split())}
+            for m in vocabulary["measures"]],
+        "ref_measure_aliases": [
+            {"measure": measure, "alias_key": key} for measure, key in sorted({
+                (m["id"], re.sub(r"[^A-Z0-9]", "", alias.upper()))
+                for m in vocabulary["measures"] for alias in (m["id"], *m["aliases"])})],
         "guideline_rulesets": [],
         "guideline_rules": [],
         "guideline_flag_rules": [],

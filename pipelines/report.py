@@ -1,9 +1,12 @@
-"""What a run prints: files, rows, and orders by recommendation (rich tables on the terminal)."""
+"""What a run prints: progress over the inbox, files, rows, quarantine reasons, and orders by
+recommendation (rich tables on the terminal)."""
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines.db import connect
@@ -23,6 +26,24 @@ def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = Non
     console.print(table)
 
 
+@contextmanager
+def file_progress(total: int):
+    """A progress bar over the inbox; yields done(batch) to call after each file, which also prints
+    one line per file (so a log without a terminal still shows where the run got to)."""
+    columns = (TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(batch) -> None:
+            progress.console.print(
+                f"{Path(batch.source_file).name}: {batch.status} ({batch.rows_read} read, {batch.rows_loaded} "
+                f"loaded, {batch.rows_quarantined} quarantined, {batch.rows_unchanged} unchanged)",
+                markup=False, highlight=False)
+            progress.update(task, advance=1, description=Path(batch.source_file).name)
+        yield done
+
+
 def print_run(summary) -> None:
     if summary.key_warning:
         console.print(f"[yellow]Warning:[/] {summary.key_warning}")
@@ -34,8 +55,17 @@ def print_run(summary) -> None:
         console.print("No extract files in the inbox.")
     else:
         print_frame(batches, title="Extract files")
+    for batch in summary.batches:
+        if batch.status == "rejected":
+            console.print(f"Rejected: {batch.source_file}: {batch.reason}", markup=False, highlight=False)
     con: duckdb.DuckDBPyConnection = connect(summary.db_path, read_only=True)
     try:
+        run_batches = [b.batch_id for b in summary.batches if b.status != "skipped"]
+        top_reasons = con.sql("""
+            SELECT reason AS "quarantine reason", count(*) AS rows
+            FROM quarantine, unnest(reasons) AS r(reason)
+            WHERE list_contains(?, batch_id)
+            GROUP BY reason ORDER BY rows DESC, reason LIMIT 10""", params=[run_batches]).pl()
         by_recommendation = con.sql("""
             SELECT recommendation, orders, patients, grams, pct_orders AS "% orders", pct_grams AS "% grams"
             FROM mart_recommendation_summary ORDER BY sort_order""").pl()
@@ -44,6 +74,8 @@ def print_run(summary) -> None:
             [summary.ruleset_id]).fetchall()[0]
     finally:
         con.close()
+    if not top_reasons.is_empty():
+        print_frame(top_reasons, title="Top quarantine reasons in this run")
     print_frame(by_recommendation,
                 title=f"Orders by recommendation: {ruleset[0]} ({ruleset[1]}; publisher status: {ruleset[2]})")
     console.print(f"Database: {summary.db_path}")

@@ -20,12 +20,24 @@ CREATE OR REPLACE TEMP MACRO normalise_code(c) AS
 CREATE OR REPLACE TEMP MACRO has_phrase(text_norm, phrase) AS
     contains(' ' || text_norm || ' ', ' ' || phrase || ' ');
 
--- Yes/no spellings in extracts; anything else is NULL (and reported by the staging checks).
-CREATE OR REPLACE TEMP MACRO parse_yes_no(v) AS
-    CASE lower(trim(v))
-        WHEN 'y' THEN true WHEN 'yes' THEN true WHEN 'true' THEN true WHEN 't' THEN true WHEN '1' THEN true
-        WHEN 'n' THEN false WHEN 'no' THEN false WHEN 'false' THEN false WHEN 'f' THEN false WHEN '0' THEN false
-    END;
+-- Parsing extract fields (all read as text). Blank is NULL; text that does not parse is NULL too,
+-- and the staging model keeps it in a <column>_unparsed column for the checks to report.
+CREATE OR REPLACE TEMP MACRO blank_to_null(v) AS nullif(trim(v), '');
+
+CREATE OR REPLACE TEMP MACRO parse_number(v, decimal_comma) AS
+    try_cast(CASE WHEN decimal_comma THEN replace(blank_to_null(v), ',', '.') ELSE blank_to_null(v) END AS DOUBLE);
+
+-- The site's formats first (e.g. day-first '%d/%m/%Y'), then ISO dates and timestamps.
+CREATE OR REPLACE TEMP MACRO parse_date(v, formats) AS
+    coalesce(try_strptime(blank_to_null(v), formats)::DATE, try_cast(blank_to_null(v) AS TIMESTAMP)::DATE);
+
+CREATE OR REPLACE TEMP MACRO parse_yes_no(v, yes_values, no_values) AS
+    CASE WHEN list_contains(yes_values, lower(trim(v))) THEN true
+         WHEN list_contains(no_values, lower(trim(v))) THEN false END;
+
+-- The text of a field that is present but did not parse, for the checks; NULL otherwise.
+CREATE OR REPLACE TEMP MACRO unparsed(v, parsed) AS
+    CASE WHEN blank_to_null(v) IS NOT NULL AND parsed IS NULL THEN blank_to_null(v) END;
 
 CREATE OR REPLACE TEMP MACRO yes_no_unknown(b) AS
     CASE WHEN b THEN 'yes' WHEN NOT b THEN 'no' ELSE 'unknown' END;

@@ -36,3 +36,8 @@ SELECT * FROM (VALUES
     (6, 'outside_guideline',     NULL, 'Outside this guideline'),
     (7, 'unknown_indication',    NULL, 'No usable indication')
 ) AS t(sort_order, recommendation, typical_level, label);
+
+CREATE OR REPLACE TABLE ref_measures (
+    measure VARCHAR PRIMARY KEY, label VARCHAR, scale_min DOUBLE, scale_max DOUBLE,
+    better VARCHAR, mid DOUBLE, mid_source VARCHAR);
+CREATE OR REPLACE TABLE ref_measure_aliases (measure VARCHAR, alias_key VARCHAR PRIMARY KEY);

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     rows_loaded       BIGINT NOT NULL,
     rows_quarantined  BIGINT NOT NULL,
     rows_unchanged    BIGINT NOT NULL,
-    status            VARCHAR NOT NULL,   -- loaded | rejected
+    status            VARCHAR NOT NULL,   -- loaded | rejected (the file could not be used; its rows are in quarantine)
     reason            VARCHAR,            -- why a file was rejected, or what was ignored in it
     started_at        TIMESTAMP NOT NULL,
     finished_at       TIMESTAMP NOT NULL
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS orders (
     specialty               VARCHAR,
     department              VARCHAR,
     prescriber_id           VARCHAR,
+    dq_flags                VARCHAR[] NOT NULL DEFAULT [],  -- flag checks the row failed (guideline/checks/orders.yaml)
     batch_id                BIGINT NOT NULL,
     source_row              BIGINT NOT NULL,
     row_hash                VARCHAR NOT NULL,
@@ -54,3 +55,34 @@ CREATE TABLE IF NOT EXISTS orders (
 
 CREATE TABLE IF NOT EXISTS orders_history AS
     SELECT *, NULL::BIGINT AS replaced_by_batch_id FROM orders WITH NO DATA;
+
+CREATE TABLE IF NOT EXISTS assessments (
+    site             VARCHAR NOT NULL,
+    patient_key      VARCHAR NOT NULL,
+    assessment_date  DATE NOT NULL,
+    measure          VARCHAR NOT NULL,   -- ref_measures.measure
+    value            DOUBLE NOT NULL,
+    dq_flags         VARCHAR[] NOT NULL, -- flag checks the row failed (guideline/checks/assessments.yaml)
+    batch_id         BIGINT NOT NULL,
+    source_row       BIGINT NOT NULL,
+    row_hash         VARCHAR NOT NULL,
+    PRIMARY KEY (site, patient_key, assessment_date, measure)
+);
+
+CREATE TABLE IF NOT EXISTS assessments_history AS
+    SELECT *, NULL::BIGINT AS replaced_by_batch_id FROM assessments WITH NO DATA;
+
+-- One row per check per batch (guideline/checks/<kind>.yaml), as Great Expectations evaluated it.
+CREATE TABLE IF NOT EXISTS dq_results (
+    batch_id     BIGINT NOT NULL,
+    check_id     VARCHAR NOT NULL,
+    column_name  VARCHAR,
+    expectation  VARCHAR NOT NULL,   -- the Great Expectations expectation type
+    severity     VARCHAR NOT NULL,   -- quarantine | flag
+    violated     BIGINT NOT NULL,    -- rows failing the check
+    denominator  BIGINT NOT NULL,    -- rows the check applies to (non-missing values)
+    percent      DOUBLE NOT NULL,
+    status       VARCHAR NOT NULL,   -- pass | fail
+    message      VARCHAR NOT NULL,
+    PRIMARY KEY (batch_id, check_id)
+);

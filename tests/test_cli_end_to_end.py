@@ -53,7 +53,7 @@ def test_run_classifies_every_loaded_order(audited):
     assert verdict == [("insufficient_evidence", "U")]
     assert con.execute("SELECT recommendation FROM order_audit WHERE order_id = 'H2'").fetchall() == [
         ("insufficient_evidence",)]
-    assert con.execute("SELECT reasons FROM quarantine").fetchall() == [(["dose_g: not a number"],)]
+    assert con.execute("SELECT reasons FROM quarantine").fetchall() == [(["dose_not_number: dose_g is not a number"],)]
     con.close()
     assert b"MRN-RAW-42" not in (base / "audit.duckdb").read_bytes()
 

@@ -7,21 +7,22 @@ from pathlib import Path
 import pytest
 
 from pipelines import db, ingest, pseudonym
+from pipelines.profile import SiteProfile
 from tests.conftest import ORDER_HEADER, order_row, write_orders_csv
 
 KEY = b"test-key"
 
 
 @pytest.fixture
-def con(tmp_path):
+def con(tmp_path, loaded_reference):
     connection = db.connect(tmp_path / "audit.duckdb")
-    db.run_sql_file(connection, "schema.sql")
+    ingest.prepare(connection, loaded_reference)
     yield connection
     connection.close()
 
 
-def load(con, path: Path) -> ingest.BatchResult:
-    return ingest.ingest_file(con, path, "local", pseudonym.hmac_pads(KEY))
+def load(con, path: Path, profile: SiteProfile = SiteProfile()) -> ingest.BatchResult:
+    return ingest.ingest_file(con, path, profile, pseudonym.hmac_pads(KEY))
 
 
 def invariant_holds(con) -> bool:
@@ -42,15 +43,18 @@ def test_bad_rows_are_quarantined_with_reasons_and_row_numbers(con, tmp_path):
         order_row("A9", indication="", diagnosis_code=""),  # loaded: classified unknown_indication
     ]
     result = load(con, write_orders_csv(tmp_path / "in" / "orders.csv", rows))
-    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 10, 2, 8)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 10, 3, 7)
     reasons = dict(con.execute("SELECT source_row, reasons FROM quarantine ORDER BY source_row").fetchall())
-    assert reasons[2] == ["dose_g: not a number"]
-    assert set(reasons[3]) == {"weight_kg: missing", "patient_id: missing"}
-    assert reasons[4] == ["order_date: not a date (expected YYYY-MM-DD)"]
-    assert reasons[5] == ["age_years / date_of_birth: both missing"]
-    assert reasons[6] == ["age: outside 0-120 years at order"]
-    assert reasons[7] == ["refractory: not yes/no"]
-    assert reasons[8] == reasons[9] == ["order_id: appears 2 times in this file"]
+    assert reasons[2] == ["dose_not_number: dose_g is not a number"]
+    assert reasons[3] == ["patient_id_missing: patient_id is missing", "weight_missing: weight_kg is missing"]
+    assert reasons[4] == ["order_date_unreadable: order_date is not a real date in the expected format "
+                          "(YYYY-MM-DD, or the site profile's date_formats)"]
+    assert reasons[5] == ["age_missing: age_years and date_of_birth are both missing"]
+    assert reasons[6] == ["age_impossible: age at order is outside 0-120 years (date of birth after the order, "
+                          "or a typing error)"]
+    assert reasons[8][0].startswith("order_id_repeated: ") and reasons[8] == reasons[9]
+    assert con.execute("SELECT dq_flags FROM orders WHERE order_id = 'A7'").fetchall() == [
+        (["refractory_not_yes_no"],)]
     assert invariant_holds(con)
 
 
@@ -64,7 +68,7 @@ def test_structurally_broken_lines_are_quarantined_and_later_rows_keep_their_num
     result = load(con, path)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 3, 1)
     assert con.execute("SELECT source_row, reasons FROM quarantine").fetchall() == [
-        (2, ["csv: missing columns"])]
+        (2, ["csv_structure: missing columns (Expected Number of Columns: 22 Found: 3)"])]
     assert dict(con.execute("SELECT order_id, source_row FROM orders").fetchall()) == {"B1": 1, "B3": 3, "B4": 4}
 
 
@@ -90,15 +94,18 @@ def test_a_changed_order_is_a_correction_with_history(con, tmp_path):
     assert con.execute("SELECT dose_g, replaced_by_batch_id FROM orders_history").fetchall() == [(140.0, 2)]
 
 
-def test_unreadable_files_are_rejected_with_a_reason(con, tmp_path):
-    no_columns = write_orders_csv(tmp_path / "wrong.csv", [{"x": "1"}], header=["x", "y"])
-    assert "missing column(s) order_id" in load(con, no_columns).reason
-    excel = tmp_path / "orders.xlsx"
-    excel.write_bytes(b"PK\x03\x04 not really excel")
-    rejected = load(con, excel)
-    assert rejected.status == "rejected" and "unsupported file type '.xlsx'" in rejected.reason
+def test_unreadable_files_are_rejected_with_a_reason_and_their_rows_quarantined(con, tmp_path):
+    no_columns = write_orders_csv(tmp_path / "wrong.csv", [{"x": "1"}, {"x": "2"}], header=["x", "y"])
+    result = load(con, no_columns)
+    assert result.status == "rejected" and "missing column(s) order_id" in result.reason
+    assert (result.rows_read, result.rows_quarantined) == (2, 2)
+    pdf = tmp_path / "orders.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not an extract")
+    rejected = load(con, pdf)
+    assert rejected.status == "rejected" and "unsupported file type '.pdf'" in rejected.reason
     statuses = con.execute("SELECT status FROM ingest_batches").fetchall()
     assert statuses == [("rejected",), ("rejected",)]
+    assert invariant_holds(con)
 
 
 def test_patient_key_is_hmac_sha256_and_no_raw_identifier_is_stored(con, tmp_path):

@@ -1,0 +1,34 @@
+-- Loads one checked assessments file (temp table checked) as batch $batch_id, inside the caller's
+-- transaction; the same four outcomes as sql/core/load_orders.sql. An assessment is identified by
+-- site, patient, date and measure: the same key with another value is a correction.
+CREATE OR REPLACE TEMP TABLE stg_changes AS
+SELECT s.*,
+    CASE
+        WHEN len(s.reasons) > 0 THEN 'quarantined'
+        WHEN a.patient_key IS NULL THEN 'new'
+        WHEN a.row_hash = s.row_hash THEN 'unchanged'
+        ELSE 'changed'
+    END AS change_kind
+FROM checked AS s
+LEFT JOIN assessments AS a
+    ON a.site = s.site AND a.patient_key = s.patient_key
+   AND a.assessment_date = s.assessment_date AND a.measure = s.measure;
+
+INSERT INTO quarantine (batch_id, source_row, reasons, record)
+SELECT $batch_id, source_row, reasons, raw_json FROM stg_changes WHERE change_kind = 'quarantined'
+UNION ALL
+SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
+
+INSERT INTO assessments_history
+SELECT a.*, $batch_id
+FROM assessments AS a JOIN stg_changes AS s USING (site, patient_key, assessment_date, measure)
+WHERE s.change_kind = 'changed';
+
+DELETE FROM assessments
+WHERE (site, patient_key, assessment_date, measure) IN (
+    SELECT (site, patient_key, assessment_date, measure) FROM stg_changes WHERE change_kind = 'changed');
+
+INSERT INTO assessments BY NAME
+SELECT site, patient_key, assessment_date, measure, value, dq_flags, row_hash, source_row,
+       $batch_id AS batch_id
+FROM stg_changes WHERE change_kind IN ('new', 'changed');

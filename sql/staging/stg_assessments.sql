@@ -1,0 +1,45 @@
+-- Grain: one row per data row of one assessments file (temp table raw_rows: text, standard names).
+-- Types the fields, recognises the measure through ref_measure_aliases, pseudonymises the patient,
+-- and keeps what the checks registry (guideline/checks/assessments.yaml) needs.
+-- Written to the attached in-memory database `stage`, where Great Expectations validates it.
+CREATE OR REPLACE TABLE stage.staged AS
+WITH
+raw AS (
+    SELECT * REPLACE (
+        blank_to_null(patient_id) AS patient_id,
+        coalesce(blank_to_null(site), $default_site) AS site)
+    FROM raw_rows
+),
+
+typed AS (
+    SELECT
+        raw.source_row, raw.site,
+        CASE WHEN raw.patient_id IS NOT NULL THEN
+            sha256($hmac_outer || unhex(sha256($hmac_inner || encode(raw.site || chr(31) || raw.patient_id))))
+        END AS patient_key,
+        parse_date(raw.assessment_date, $date_formats) AS assessment_date,
+        alias.measure,
+        parse_number(raw.value, $decimal_comma) AS value,
+        m.scale_min, m.scale_max,
+        raw AS raw_record
+    FROM raw
+    LEFT JOIN ref_measure_aliases AS alias
+        ON alias.alias_key = upper(regexp_replace(coalesce(raw.measure, ''), '[^A-Za-z0-9]', '', 'g'))
+    LEFT JOIN ref_measures AS m ON m.measure = alias.measure
+)
+
+SELECT
+    source_row, site, patient_key, assessment_date, measure, value,
+    md5(CAST(struct_pack(site, patient_key, assessment_date, measure, value) AS VARCHAR)) AS row_hash,
+    -- for the checks
+    CASE WHEN patient_key IS NOT NULL AND assessment_date IS NOT NULL AND measure IS NOT NULL THEN
+        count(*) OVER (PARTITION BY site, patient_key, assessment_date, measure) END AS copies_in_file,
+    blank_to_null(raw_record.assessment_date) AS assessment_date_text,
+    blank_to_null(raw_record.measure) AS measure_text,
+    blank_to_null(raw_record.value) AS value_text,
+    unparsed(raw_record.assessment_date, assessment_date) AS assessment_date_unparsed,
+    unparsed(raw_record.measure, measure) AS measure_unknown,
+    unparsed(raw_record.value, value) AS value_unparsed,
+    CASE WHEN value < scale_min OR value > scale_max THEN value END AS value_outside_scale,
+    json_merge_patch(to_json(raw_record), json_object('patient_id', NULL, 'patient_key', patient_key)) AS raw_json
+FROM typed;
