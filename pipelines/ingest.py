@@ -41,9 +41,11 @@ def prepare(con: duckdb.DuckDBPyConnection, loaded: Reference) -> None:
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
                 hmac_pads: dict[str, bytes], today: date | None = None) -> BatchResult:
     facts = readers.inspect_file(path)
-    seen = con.execute(
-        "SELECT batch_id, status FROM ingest_batches WHERE sha256 = ? ORDER BY batch_id LIMIT 1",
-        [facts.sha256]).fetchall()
+    settings = profile.fingerprint()
+    seen = con.execute("""
+        SELECT batch_id, status FROM ingest_batches
+        WHERE sha256 = ? AND (status = 'loaded' OR settings_sha256 = ?)
+        ORDER BY batch_id LIMIT 1""", [facts.sha256, settings]).fetchall()
     if seen:
         return BatchResult(str(path), "skipped", batch_id=seen[0][0],
                            reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
@@ -78,9 +80,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile
                 [[batch_id, c.check_id, c.column_name, c.expectation, c.severity, c.violated, c.denominator,
                   c.percent, c.status, c.message] for c in checks])
         con.execute(
-            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [batch_id, str(path), facts.sha256, kind, profile.site, result.rows_read, result.rows_loaded,
-             result.rows_quarantined, result.rows_unchanged, result.status, result.reason, started_at])
+            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [batch_id, str(path), facts.sha256, settings, kind, profile.site, result.rows_read,
+             result.rows_loaded, result.rows_quarantined, result.rows_unchanged, result.status, result.reason,
+             started_at])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

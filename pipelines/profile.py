@@ -3,7 +3,9 @@ units, delimiter, encoding, sheet, yes/no spellings). Schema: guideline/schema/s
 example: sample_data/profiles/example-site.yaml.
 
 Profile values reach SQL only as bound parameters, never as SQL text."""
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipelines.db import AuditError
@@ -31,6 +33,10 @@ class SiteProfile:
     yes_values: tuple[str, ...] = ("y", "yes", "true", "t", "1")
     no_values: tuple[str, ...] = ("n", "no", "false", "f", "0")
     columns: dict = field(default_factory=dict)  # standard name -> the site's header
+
+    def fingerprint(self) -> str:
+        """Identifies the reading settings: a file rejected under one profile is retried under another."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
 
     def parse_params(self) -> dict:
         """Named parameters for the staging SQL."""

@@ -39,7 +39,7 @@ def file_progress(total: int):
             progress.console.print(
                 f"{Path(batch.source_file).name}: {batch.status} ({batch.rows_read} read, {batch.rows_loaded} "
                 f"loaded, {batch.rows_quarantined} quarantined, {batch.rows_unchanged} unchanged)",
-                markup=False, highlight=False)
+                markup=False, highlight=False, soft_wrap=True)
             progress.update(task, advance=1, description=Path(batch.source_file).name)
         yield done
 
@@ -57,7 +57,8 @@ def print_run(summary) -> None:
         print_frame(batches, title="Extract files")
     for batch in summary.batches:
         if batch.status == "rejected":
-            console.print(f"Rejected: {batch.source_file}: {batch.reason}", markup=False, highlight=False)
+            console.print(f"Rejected: {batch.source_file}: {batch.reason}", markup=False, highlight=False,
+                          soft_wrap=True)
     con: duckdb.DuckDBPyConnection = connect(summary.db_path, read_only=True)
     try:
         run_batches = [b.batch_id for b in summary.batches if b.status != "skipped"]

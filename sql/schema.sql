@@ -4,7 +4,8 @@ CREATE SEQUENCE IF NOT EXISTS batch_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ingest_batches (
     batch_id          BIGINT PRIMARY KEY,
     source_file       VARCHAR NOT NULL,
-    sha256            VARCHAR NOT NULL,
+    sha256            VARCHAR NOT NULL,   -- of the file's bytes: the same content is not read twice
+    settings_sha256   VARCHAR NOT NULL,   -- of the site profile used: a rejected file is retried under another
     kind              VARCHAR,
     site              VARCHAR,
     rows_read         BIGINT NOT NULL,

@@ -26,7 +26,8 @@ typed AS (
         parse_number(height_cm, $decimal_comma) * $height_to_cm AS height_cm,
         parse_date(order_date, $date_formats) AS order_date,
         parse_date(start_date, $date_formats) AS start_date_given,
-        try_cast(blank_to_null(infusion_days) AS INTEGER) AS infusion_days_given,
+        CASE WHEN regexp_full_match(trim(infusion_days), '[0-9]{1,6}') THEN CAST(trim(infusion_days) AS INTEGER) END
+            AS infusion_days_given,
         parse_number(dose_g, $decimal_comma) * $dose_to_g AS dose_g,
         blank_to_null(product) AS product,
         blank_to_null(indication) AS indication,
@@ -74,6 +75,7 @@ SELECT
     unparsed(raw_record.infusion_days, infusion_days_given) AS infusion_days_unparsed,
     unparsed(raw_record.age_years, age_given) AS age_years_unparsed,
     CASE WHEN unparsed(raw_record.date_of_birth, date_of_birth) IS NOT NULL THEN 'withheld' END AS date_of_birth_unparsed,
+    CASE WHEN date_of_birth > order_date THEN 'withheld' END AS date_of_birth_after_order,
     unparsed(raw_record.refractory, refractory) AS refractory_unparsed,
     unparsed(raw_record.plasma_exchange, plasma_exchange) AS plasma_exchange_unparsed,
     unparsed(raw_record.with_methylprednisolone, with_methylprednisolone) AS with_methylprednisolone_unparsed,

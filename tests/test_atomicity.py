@@ -1,0 +1,68 @@
+"""One batch is one transaction: killing `ivig-audit run` (SIGKILL, no clean-up) while it ingests
+leaves no partial batch, and the next run completes as if it had never been interrupted."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.generate import write_extract
+
+CLI = str(Path(sys.executable).parent / "ivig-audit")
+FILES, ROWS_PER_FILE = 4, 40_000
+
+
+def start_run(inbox: Path, db: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "kill-test-key", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def kill_after_first_file(process: subprocess.Popen, extra_delay: float) -> str:
+    """Wait until one file is reported ingested, then (after extra_delay) kill the process mid-run."""
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if ": loaded (" in line:
+            time.sleep(extra_delay)
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    return "".join(seen)
+
+
+def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path):
+    whole = pl.read_csv(write_extract(FILES * ROWS_PER_FILE, tmp_path / "whole", seed=11), infer_schema_length=0)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for part in range(FILES):
+        whole.slice(part * ROWS_PER_FILE, ROWS_PER_FILE).write_csv(inbox / f"orders_part{part}.csv")
+    db, out = tmp_path / "audit.duckdb", tmp_path / "out"
+
+    first = start_run(inbox, db, out)
+    output = kill_after_first_file(first, extra_delay=0.0)
+    assert first.returncode == -signal.SIGKILL, output
+    second = start_run(inbox, db, out)
+    kill_after_first_file(second, extra_delay=0.7)
+    final = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)],
+                           capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "kill-test-key"})
+    assert final.returncode == 0, final.stderr
+
+    con = duckdb.connect(str(db), read_only=True)
+    batches = con.execute("""SELECT source_file, status, rows_read, rows_loaded, rows_quarantined, rows_unchanged
+                             FROM ingest_batches ORDER BY source_file""").fetchall()
+    assert [Path(b[0]).name for b in batches] == [f"orders_part{i}.csv" for i in range(FILES)]  # once each
+    assert all(b[1] == "loaded" and b[2] == ROWS_PER_FILE == b[3] + b[4] + b[5] for b in batches)
+    loaded = sum(b[3] for b in batches)
+    assert con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == loaded
+    assert con.execute("SELECT count(*) FROM order_audit").fetchall()[0][0] == loaded
+    assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == sum(b[4] for b in batches)
+    assert con.execute("SELECT count(DISTINCT batch_id) FROM dq_results").fetchall()[0][0] == FILES
+    assert con.execute("""SELECT count(*) FROM orders
+                          WHERE batch_id NOT IN (SELECT batch_id FROM ingest_batches)""").fetchall()[0][0] == 0
+    con.close()

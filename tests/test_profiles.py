@@ -1,0 +1,79 @@
+"""Site profiles: another hospital's headers, encoding, delimiter, day-first dates, decimal commas,
+units and yes/no spellings mapped onto the standard; profile errors are clear; profile values are
+data, never SQL."""
+from pathlib import Path
+
+import pytest
+
+from pipelines import db, ingest, pseudonym
+from pipelines.profile import ProfileError, SiteProfile, load_profile
+
+PROFILED = Path(__file__).parent / "fixtures" / "profiled"
+CORPUS = Path(__file__).parent / "fixtures" / "malformed"
+
+
+@pytest.fixture
+def con(tmp_path, loaded_reference):
+    connection = db.connect(tmp_path / "audit.duckdb")
+    ingest.prepare(connection, loaded_reference)
+    yield connection
+    connection.close()
+
+
+def load(con, path: Path, profile: SiteProfile) -> ingest.BatchResult:
+    return ingest.ingest_file(con, path, profile, pseudonym.hmac_pads(b"profile-key"))
+
+
+def test_a_profile_maps_headers_units_dates_and_spellings(con):
+    profile = load_profile(PROFILED / "rvh-profile.yaml")
+    result = load(con, PROFILED / "rvh_orders.csv", profile)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 4, 3, 1)
+    assert "Bemerkung" in result.reason  # the unmapped column is named, not loaded
+    rows = con.execute("""SELECT order_id, site, round(weight_kg, 2), round(height_cm, 1), order_date::VARCHAR,
+                                 dose_g, indication, plasma_exchange, dq_flags
+                          FROM orders ORDER BY order_id""").fetchall()
+    assert rows == [
+        ("R1", "RVH", 80.01, 177.8, "2024-02-03", 140.0, "Guillain-Barré-Syndrom GBS", False, []),
+        ("R2", "RVH", 70.08, None, "2024-02-29", 35.0005, "CIDP", True, []),
+        ("R4", "RVH", 68.04, None, "2024-03-05", 1.0, "CIDP", None, []),
+    ]
+    assert con.execute("SELECT source_row, reasons FROM quarantine").fetchall() == [
+        (3, ["order_date_unreadable: order_date is not a real date in the expected format "
+             "(YYYY-MM-DD, or the site profile's date_formats)"])]
+
+
+def test_excel_sheet_is_chosen_by_the_profile_and_a_rejected_file_is_retried_under_a_new_one(con):
+    workbook = CORPUS / "15_orders.xlsx"
+    missing = load(con, workbook, SiteProfile(site="MAL", sheet="Sheet9"))
+    assert missing.status == "rejected" and "Sheet9" in missing.reason
+    assert load(con, workbook, SiteProfile(site="MAL", sheet="Sheet9")).status == "skipped"
+    found = load(con, workbook, SiteProfile(site="MAL", sheet="Orders"))
+    assert (found.status, found.rows_loaded) == ("loaded", 2)
+    assert load(con, workbook, SiteProfile(site="MAL")).status == "skipped"  # loaded content is never re-read
+
+
+def test_profile_values_and_headers_are_data_not_sql(con, tmp_path):
+    injected = "x'); DROP TABLE orders; --"
+    header = 'order_id,"pat""ient); DROP TABLE orders; --",age_years,weight_kg,order_date,dose_g,indication,refractory'
+    extract = tmp_path / "orders.csv"
+    extract.write_text(f"{header}\nZ1,MRN-Z1,50,70,2024-01-02,140,dermatomyositis,{injected}\n", encoding="utf-8")
+    profile = SiteProfile(site="x'; --", yes_values=(injected,),
+                          columns={"patient_id": 'pat"ient); DROP TABLE orders; --'})
+    result = load(con, extract, profile)
+    assert (result.status, result.rows_loaded) == ("loaded", 1)
+    assert con.execute("SELECT site, refractory FROM orders").fetchall() == [("x'; --", True)]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("site: RVH\nunits: {dose: grains}\n", "units.dose: 'grains' is not one of"),
+    ("site: RVH\ncolumns: {weight: Gewicht}\n", "columns: 'weight' is not one of"),
+    ("kind: orders\n", "top level: 'site' is a required property"),
+    ("site: RVH\ndate_formats: [dd/mm/yyyy]\n", "date_formats[0]: 'dd/mm/yyyy' does not match"),
+    ("site: [unclosed\n", "cannot be read as YAML"),
+])
+def test_a_bad_profile_is_refused_with_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError) as error:
+        load_profile(path)
+    assert str(path) in str(error.value) and message in str(error.value)
