@@ -61,7 +61,7 @@ def test_run_classifies_every_loaded_order(audited):
 def test_second_run_of_the_same_inbox_changes_nothing(audited):
     base, first, second = audited
     assert second.returncode == 0, second.stderr
-    assert second.stdout.count("skipped") == 2
+    assert second.stdout.count(": skipped (") == 2
     con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 2
     con.close()

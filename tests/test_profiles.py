@@ -77,3 +77,9 @@ def test_a_bad_profile_is_refused_with_the_file_and_the_problem(tmp_path, text, 
     with pytest.raises(ProfileError) as error:
         load_profile(path)
     assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_the_commented_example_profile_is_valid():
+    example = load_profile(Path(__file__).parents[1] / "sample_data" / "profiles" / "example-site.yaml")
+    assert (example.site, example.delimiter, example.units["dose"], example.date_formats[0]) == (
+        "RVH", ";", "mg", "%d/%m/%Y")
