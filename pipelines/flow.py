@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import classify, db, ingest, profile, pseudonym, reference, report
+from pipelines import analyse, classify, db, ingest, profile, pseudonym, reference, report
 
 
 @dataclass
@@ -40,11 +40,19 @@ def classify_orders(con, loaded: reference.Reference, ruleset_id: str) -> None:
     con.execute("COMMIT")
 
 
+@task(cache_policy=NO_CACHE)
+def analyse_treatment(con) -> None:
+    con.execute("BEGIN TRANSACTION")
+    analyse.build_courses(con)
+    con.execute("COMMIT")
+
+
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
 def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
               profile_path: Path | None = None, site: str | None = None) -> RunSummary:
     site_profile = profile.load_profile(profile_path, site)
     loaded, ruleset_id = load_guideline(guideline)
+    analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
     key, key_warning = pseudonym.resolve_key(db_path)
     con = db.connect(db_path)
     try:
@@ -57,6 +65,7 @@ def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
                 summary.batches.append(ingest_extract(con, path, site_profile, pads))
                 done(summary.batches[-1])
         classify_orders(con, loaded, ruleset_id)
+        analyse_treatment(con)
         db.run_sql_file(con, "marts/recommendation_summary.sql")
     finally:
         con.close()

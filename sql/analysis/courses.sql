@@ -1,0 +1,82 @@
+-- Grain: one row per treatment course: the orders of one patient and condition whose infusion days
+-- touch or fall within $gap_days of each other (guideline/treatment/courses.yaml). Dose per kg on
+-- actual and on dosing weight (Devine ideal body weight; adjusted weight when obese), the interval
+-- since the previous course, and a flag when the course exceeds the dose studied in the trials.
+CREATE OR REPLACE TABLE courses AS
+WITH
+treated AS (
+    SELECT o.site, o.patient_key, coalesce(a.condition, 'unknown') AS condition, o.order_id,
+           o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
+           o.height_cm, upper(left(o.sex, 1)) AS sex, o.age_years
+    FROM orders AS o
+    JOIN order_audit AS a USING (site, order_id)
+),
+
+chained AS (
+    SELECT *,
+        max(end_date) OVER (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+    FROM treated
+),
+
+numbered AS (
+    SELECT *,
+        sum(CASE WHEN previous_end IS NULL OR start_date > previous_end + $gap_days THEN 1 ELSE 0 END)
+            OVER (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id) AS course_number
+    FROM chained
+),
+
+grouped AS (
+    SELECT site, patient_key, condition, course_number,
+        min(start_date) AS start_date, max(end_date) AS end_date, count(*) AS n_orders,
+        sum(dose_g) AS total_g,
+        arg_max(order_id, (start_date, order_id)) AS latest_order_id,
+        arg_max(weight_kg, (start_date, order_id)) AS weight_kg,
+        arg_max(height_cm, (start_date, order_id)) FILTER (WHERE height_cm IS NOT NULL) AS height_cm,
+        arg_max(sex, (start_date, order_id)) FILTER (WHERE sex IN ('M', 'F')) AS sex,
+        min(age_years) AS age_years
+    FROM numbered
+    GROUP BY ALL
+),
+
+weighed AS (
+    SELECT *,
+        CASE sex WHEN 'M' THEN $ibw_male WHEN 'F' THEN $ibw_female END
+            + $ibw_per_inch * (height_cm / 2.54 - 60) AS ibw_kg,
+        weight_kg / pow(height_cm / 100, 2) AS bmi
+    FROM grouped
+),
+
+dosing AS (
+    SELECT *,
+        CASE WHEN age_years < $actual_age_below OR height_cm IS NULL OR height_cm < $actual_height_below
+                  OR ibw_kg IS NULL THEN 'actual'
+             WHEN bmi > $adjusted_bmi_above OR weight_kg > $adjusted_ratio_above * ibw_kg THEN 'adjusted'
+             ELSE 'actual' END AS dosing_weight_basis
+    FROM weighed
+),
+
+final AS (
+    SELECT d.*,
+        CASE dosing_weight_basis WHEN 'adjusted' THEN ibw_kg + $adjusted_fraction * (weight_kg - ibw_kg)
+             ELSE weight_kg END AS dosing_weight_kg,
+        start_date - lag(start_date) OVER (PARTITION BY site, patient_key, condition ORDER BY course_number)
+            AS days_since_previous_course,
+        r.max_g_per_kg_per_course AS studied_max_g_per_kg
+    FROM dosing AS d
+    LEFT JOIN ref_studied_regimens AS r USING (condition)
+)
+
+SELECT
+    site, patient_key, condition, course_number, start_date, end_date, n_orders, latest_order_id,
+    round(total_g, 3) AS total_g, weight_kg, height_cm, sex, age_years,
+    round(ibw_kg, 2) AS ibw_kg, round(bmi, 1) AS bmi, dosing_weight_basis,
+    round(dosing_weight_kg, 2) AS dosing_weight_kg,
+    round(total_g / weight_kg, 3) AS g_per_kg_actual,
+    round(total_g / dosing_weight_kg, 3) AS g_per_kg_dosing,
+    days_since_previous_course,
+    list_filter([
+        CASE WHEN total_g / dosing_weight_kg > studied_max_g_per_kg * (1 + $tolerance)
+             THEN 'course_above_studied_dose' END
+    ], lambda flag: flag IS NOT NULL) AS flags
+FROM final;
