@@ -111,6 +111,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, kind: str, today: date) -> list[C
         cursor.execute("USE stage")
         validation = _validate(gx_cursor, kind, [build_expectation(c, today) for c in checks])
         by_id = {r.expectation_config.meta["check_id"]: r for r in validation.results}
+        _raise_on_errors(checks, by_id)
         rows = cursor.execute("SELECT count(*) FROM staged").fetchall()[0][0]
         return [_collect(cursor, check, by_id.get(check["id"]), rows) for check in checks]
     finally:
@@ -144,16 +145,28 @@ def _validate(cursor: duckdb.DuckDBPyConnection, kind: str, expectations: list):
         context.data_sources.delete("stage")
 
 
-def _collect(cursor: duckdb.DuckDBPyConnection, check: dict, result, rows: int) -> CheckResult:
-    """Record the failing rows of one check, after making sure GX really evaluated it."""
-    if result is None:
-        raise CheckError(f"check {check['id']}: Great Expectations returned no result for it")
-    errors = [info.get("exception_message") for info in (result.exception_info or {}).values()
-              if isinstance(info, dict) and info.get("raised_exception")]
-    if result.exception_info.get("raised_exception"):
-        errors.append(result.exception_info.get("exception_message"))
+def _raise_on_errors(checks: tuple[dict, ...], by_id: dict) -> None:
+    """Stop on any check GX could not evaluate, naming the one that caused it: one failing query
+    aborts GX's transaction, and every check evaluated after it then fails too."""
+    errors = []
+    for check in checks:
+        result = by_id.get(check["id"])
+        if result is None:
+            raise CheckError(f"check {check['id']}: Great Expectations returned no result for it")
+        info = result.exception_info or {}
+        messages = [i.get("exception_message") for i in info.values() if isinstance(i, dict) and i.get("raised_exception")]
+        if info.get("raised_exception"):
+            messages.append(info.get("exception_message"))
+        errors += [(check["id"], str(m).splitlines()[0]) for m in messages]
     if errors:
-        raise CheckError(f"check {check['id']} could not be evaluated: {str(errors[0]).splitlines()[0]}")
+        causes = [e for e in errors if "transaction is aborted" not in e[1]] or errors
+        check_id, message = causes[0]
+        raise CheckError(f"check {check_id} could not be evaluated: {message}"
+                         + (f" ({len({e[0] for e in errors})} checks failed)" if len(errors) > 1 else ""))
+
+
+def _collect(cursor: duckdb.DuckDBPyConnection, check: dict, result, rows: int) -> CheckResult:
+    """Record the failing rows of one check, checking them against the counts GX reported."""
     if check["kind"] == "rows":
         failing = f"SELECT source_row FROM staged WHERE {check['where']}"
         violated, denominator = result.result["observed_value"], rows

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import classify, db, reference
+from pipelines import classify, db, ingest, reference
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -34,6 +34,15 @@ def write_orders_csv(path: Path, rows: list[dict], header: list[str] = ORDER_HEA
 @pytest.fixture(scope="session")
 def loaded_reference():
     return reference.load_reference()
+
+
+@pytest.fixture
+def con(tmp_path, loaded_reference):
+    """A real audit database file, ready for ingest."""
+    connection = db.connect(tmp_path / "audit.duckdb")
+    ingest.prepare(connection, loaded_reference)
+    yield connection
+    connection.close()
 
 
 def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-2012-ivig-nmd",

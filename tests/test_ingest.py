@@ -13,14 +13,6 @@ from tests.conftest import ORDER_HEADER, order_row, write_orders_csv
 KEY = b"test-key"
 
 
-@pytest.fixture
-def con(tmp_path, loaded_reference):
-    connection = db.connect(tmp_path / "audit.duckdb")
-    ingest.prepare(connection, loaded_reference)
-    yield connection
-    connection.close()
-
-
 def load(con, path: Path, profile: SiteProfile = SiteProfile()) -> ingest.BatchResult:
     return ingest.ingest_file(con, path, profile, pseudonym.hmac_pads(KEY))
 

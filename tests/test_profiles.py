@@ -12,14 +12,6 @@ PROFILED = Path(__file__).parent / "fixtures" / "profiled"
 CORPUS = Path(__file__).parent / "fixtures" / "malformed"
 
 
-@pytest.fixture
-def con(tmp_path, loaded_reference):
-    connection = db.connect(tmp_path / "audit.duckdb")
-    ingest.prepare(connection, loaded_reference)
-    yield connection
-    connection.close()
-
-
 def load(con, path: Path, profile: SiteProfile) -> ingest.BatchResult:
     return ingest.ingest_file(con, path, profile, pseudonym.hmac_pads(b"profile-key"))
 

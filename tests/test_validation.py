@@ -8,14 +8,6 @@ from pipelines.profile import SiteProfile
 from tests.conftest import order_row, write_orders_csv
 
 
-@pytest.fixture
-def con(tmp_path, loaded_reference):
-    connection = db.connect(tmp_path / "audit.duckdb")
-    ingest.prepare(connection, loaded_reference)
-    yield connection
-    connection.close()
-
-
 def load(con, path):
     return ingest.ingest_file(con, path, SiteProfile(), pseudonym.hmac_pads(b"k"))
 
