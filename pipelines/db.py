@@ -31,3 +31,12 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | N
     for statement in con.extract_statements((SQL_DIR / relative).read_text(encoding="utf-8")):
         wanted = {name: params[name] for name in statement.named_parameters}
         con.execute(statement, wanted).fetchall()
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    """Insert small reference rows (dicts with the same keys) into an existing table."""
+    if rows:
+        columns = list(rows[0])
+        con.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [[row[c] for c in columns] for row in rows])

@@ -43,7 +43,7 @@ def classify_orders(con, loaded: reference.Reference, ruleset_id: str) -> None:
 @task(cache_policy=NO_CACHE)
 def analyse_treatment(con) -> None:
     con.execute("BEGIN TRANSACTION")
-    analyse.build_courses(con)
+    analyse.analyse_treatment(con)
     con.execute("COMMIT")
 
 

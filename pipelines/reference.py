@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.db import AuditError, run_sql_file
+from pipelines.db import AuditError, insert_rows, run_sql_file
 from pipelines.paths import DEFAULT_RULESET, GUIDELINE_DIR
 from pipelines.yaml_data import check_schema, read_yaml
 
@@ -181,15 +181,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
                 "statement": " ".join(rule["statement"].split()), "section": rule["section"]})
     run_sql_file(con, "reference_schema.sql")
     for name, rows in tables.items():
-        _insert_rows(con, name, rows)
-
-
-def _insert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
-    if rows:
-        columns = list(rows[0])
-        con.executemany(
-            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-            [[row[c] for c in columns] for row in rows])
+        insert_rows(con, name, rows)
 
 
 def load_for(guideline: str | None) -> tuple[Reference, str]:

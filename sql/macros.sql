@@ -41,3 +41,6 @@ CREATE OR REPLACE TEMP MACRO unparsed(v, parsed) AS
 
 CREATE OR REPLACE TEMP MACRO yes_no_unknown(b) AS
     CASE WHEN b THEN 'yes' WHEN NOT b THEN 'no' ELSE 'unknown' END;
+
+-- A number as people write it: 3, 0.5, 47.5 (no trailing zeros); for reasons in words.
+CREATE OR REPLACE TEMP MACRO plain_number(v) AS printf('%g', CAST(v AS DOUBLE));
