@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines import db, ingest, pseudonym, readers, reference, validate
-from pipelines.generate import write_extract
+from pipelines.generate import write_extracts
 from pipelines.profile import SiteProfile
 
 
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        extract = write_extract(args.orders, Path(work), seed=1)
+        extract = write_extracts(args.orders, Path(work), seed=1).orders
         con = db.connect(Path(work) / "audit.duckdb")
         ingest.prepare(con, reference.load_reference())
         profile = SiteProfile()

@@ -59,6 +59,7 @@ def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = N
     flags = review["flags"]
     run_sql_file(con, "analysis/cidp_review.sql", {
         "max_interval_days": review["maintenance"]["max_interval_days"],
+        "initial_courses": review["maintenance"]["initial_courses"],
         "current_courses": review["maintenance"]["current_courses"],
         "first_review_within_months": flags["review_overdue"]["first_review_within_months"],
         "review_every_months": flags["review_overdue"]["review_every_months"],
@@ -66,8 +67,6 @@ def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = N
         "baseline_days_after": flags["no_response"]["baseline_days_after_first_course"],
         "min_months_of_maintenance": flags["no_taper_attempt"]["min_months_of_maintenance"],
         "min_reduction": flags["no_taper_attempt"]["min_reduction"],
-        "sustained_courses": flags["no_taper_attempt"]["sustained_courses"],
-        "reference_courses": flags["no_taper_attempt"]["reference_courses"],
         "high_intensity_above": flags["high_intensity"]["above_g_per_kg_per_week"],
         "high_user_above_g": flags["high_user"]["above_g"],
         "high_user_window_months": flags["high_user"]["window_months"],

@@ -43,11 +43,11 @@ def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ing
 def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")] = 5000,
          db: DbOption = DEFAULT_DB,
          out: Annotated[Path, typer.Option(help="Folder for outputs.")] = DEFAULT_OUT):
-    """Generate a synthetic extract into <out>/demo/inbox and run the audit on it."""
-    from pipelines.generate import write_extract
+    """Generate synthetic orders and assessments extracts into <out>/demo/inbox and audit them."""
+    from pipelines.generate import write_extracts
     inbox = out / "demo" / "inbox"
-    path = write_extract(orders, inbox)
-    typer.echo(f"Synthetic extract: {path}")
+    for path in write_extracts(orders, inbox):
+        typer.echo(f"Synthetic extract: {path}")
     _run_and_report(inbox, db, out, None, None, None)
 
 
@@ -112,11 +112,12 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
 def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
              out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012):
-    """Write a synthetic orders extract in the standard format."""
-    from pipelines.generate import write_extract
+    """Write synthetic orders and assessments extracts in the standard formats."""
+    from pipelines.generate import write_extracts
     if orders < 1:
         _fail("--orders must be at least 1")
-    typer.echo(str(write_extract(orders, out, seed)))
+    for path in write_extracts(orders, out, seed):
+        typer.echo(str(path))
 
 
 def main() -> None:

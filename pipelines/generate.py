@@ -1,13 +1,17 @@
-"""Synthetic IVIg order extracts in the standard format: deterministic for a seed, vectorised
-(numpy and polars, no per-row Python), with the mix an audit meets in real life: every graded
-condition, messy free text, children, plasma exchange, MG severities, refractory dermatomyositis,
-uses outside the guideline, blank indications, and CIDP patients on multi-year maintenance."""
+"""Synthetic IVIg extracts in the standard formats: deterministic for a seed, vectorised (numpy and
+polars, no per-row Python), with the mix an audit meets in real life: every graded condition, messy
+free text, children, plasma exchange, MG severities, refractory dermatomyositis, uses outside the
+guideline, blank indications, and CIDP patients on maintenance with their outcome measures, some
+reviewed and improving, some whose treatment deserves review (CIDP_HISTORIES)."""
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
+
+from pipelines.analyse import load_treatment
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ PROFILES = (
             ("G61.0",), "Neurology"),
     Profile("miller_fisher_syndrome", .02, (1, 1), (0, 0), (1.8, 2.0), (5, 5), .1,
             ("Miller Fisher syndrome", "MFS", "Miller-Fisher variant GBS", "miller fischer"), ("G61.0",), "Neurology"),
-    Profile("cidp", .13, (10, 45), (21, 42), (0.4, 1.2), (1, 3), 0,
+    Profile("cidp", .13, (1, 40), (21, 28), (1.0, 2.0), (1, 3), 0,  # per patient from CIDP_HISTORIES
             ("CIDP", "cidp maintenance", "Chronic inflammatory demyelinating polyneuropathy", "C.I.D.P.",
              "CIDP - maintenance IVIg", "chronic inflamatory demyelinating polyneuropathy", "CIDP (A-CIDP)"),
             ("G61.81", "G61.8"), "Neurology"),
@@ -73,8 +77,38 @@ PROFILES = (
     Profile("unknown", .05, (1, 3), (21, 60), (0.4, 2.0), (1, 5), 0,
             ("", "see notes", "?", "as per consultant", "IVIG", "neuropathy", "CIDP or MMN"), ("",), "Neurology"),
 )
+
+
+@dataclass(frozen=True)
+class CidpHistory:
+    """A CIDP patient's course: 2 g/kg loading, then maintenance every interval_days (give or take 2
+    days), the dose times `taper` from 40% of the way on; INCAT (and for half, MRC sum) measured at
+    baseline and about every 3 months while `reviews` lasts. `suspected` is what the CIDP review
+    should conclude (sql/analysis/cidp_review.sql); the tests hold the review to it."""
+    label: str
+    share: float
+    orders: tuple[int, int]
+    g_per_kg: float
+    interval_days: int
+    taper: float
+    reviews: str  # regular | none | first_months
+    improves: bool
+    suspected: bool
+
+
+CIDP_HISTORIES = (
+    CidpHistory("reviewed, improving, tapered", .28, (18, 40), 1.0, 21, 0.75, "regular", True, False),
+    CidpHistory("reviewed, improving, under a year", .15, (4, 14), 1.0, 21, 1.0, "regular", True, False),
+    CidpHistory("a single induction course", .10, (1, 1), 2.0, 21, 1.0, "regular", True, False),
+    CidpHistory("no taper attempt", .15, (20, 40), 1.0, 21, 1.0, "regular", True, True),
+    CidpHistory("never measured", .10, (10, 30), 1.0, 28, 1.0, "none", True, True),
+    CidpHistory("review lapsed", .07, (26, 40), 0.8, 21, 0.75, "first_months", True, True),
+    CidpHistory("no response", .08, (8, 20), 1.0, 21, 1.0, "regular", False, True),
+    CidpHistory("high intensity", .07, (8, 16), 2.0, 21, 1.0, "regular", True, True),
+)
 PRODUCTS = ("Privigen", "Octagam", "Intratect", "Gamunex", "Kiovig", "Panzyga")
 SITES = ("RFH", "STM")
+CIDP = next(index for index, p in enumerate(PROFILES) if p.condition == "cidp")
 START, END = date(2022, 1, 1), date(2025, 12, 31)
 
 
@@ -82,8 +116,9 @@ def _between(rng: np.random.Generator, bounds: np.ndarray, size: int) -> np.ndar
     return bounds[:, 0] + rng.random(size) * (bounds[:, 1] - bounds[:, 0])
 
 
-def generate_orders(n_orders: int, seed: int = 2012) -> pl.DataFrame:
-    """n_orders orders as a standard orders extract (all text, as a hospital export would be)."""
+def generate(n_orders: int, seed: int = 2012) -> "Extracts":
+    """n_orders orders and the CIDP patients' outcome measures as standard extracts (all text, as a
+    hospital export would be)."""
     rng = np.random.default_rng(seed)
     shares = np.array([p.patient_share for p in PROFILES])
     mean_orders = float((shares / shares.sum()) @ np.array([sum(p.orders) / 2 for p in PROFILES]))
@@ -91,10 +126,13 @@ def generate_orders(n_orders: int, seed: int = 2012) -> pl.DataFrame:
 
     # patients
     kind = rng.choice(len(PROFILES), size=n_patients, p=shares / shares.sum())
-    order_range = np.array([p.orders for p in PROFILES])[kind]
+    cidp_shares = np.array([h.share for h in CIDP_HISTORIES])
+    history = np.where(kind == CIDP, rng.choice(len(CIDP_HISTORIES), n_patients, p=cidp_shares / cidp_shares.sum()), -1)
+    order_range = np.where((history >= 0)[:, None], np.array([h.orders for h in CIDP_HISTORIES])[history],
+                           np.array([p.orders for p in PROFILES])[kind])
     n_each = rng.integers(order_range[:, 0], order_range[:, 1] + 1)
     keep = np.searchsorted(np.cumsum(n_each), n_orders) + 1
-    kind, n_each = kind[:keep], n_each[:keep]
+    kind, n_each, history, order_range = kind[:keep], n_each[:keep], history[:keep], order_range[:keep]
     n_each[-1] -= n_each.sum() - n_orders
     n_patients = keep
     child = rng.random(n_patients) < np.array([p.child_share for p in PROFILES])[kind]
@@ -103,23 +141,31 @@ def generate_orders(n_orders: int, seed: int = 2012) -> pl.DataFrame:
     adult_weight = np.clip(rng.normal(np.where(female, 70, 84), 16), 40, 180)
     weight = np.where(child, np.clip(4 + age * 3.2 + rng.normal(0, 3, n_patients), 3, 90), adult_weight)
     height = np.where(child, 60 + age * 6.0, rng.normal(np.where(female, 163, 176), 7))
-    first_day = rng.integers(0, (END - START).days - 60, n_patients)
 
-    # orders: repeat patient attributes, then walk each patient's dates forward
+    # orders: repeat patient attributes, then walk each patient's dates forward from a first day
+    # chosen so that the whole history falls within START..END
     patient = np.repeat(np.arange(n_patients), n_each)
-    k = kind[patient]
+    k, story = kind[patient], history[patient]
+    cidp = story >= 0
     first_of_patient = np.r_[True, patient[1:] != patient[:-1]]
-    gaps = _between(rng, np.array([p.interval_days for p in PROFILES], float)[k], n_orders).round()
-    gaps[first_of_patient] = 0
     group_start = np.maximum.accumulate(np.where(first_of_patient, np.arange(n_orders), 0))
+    nth = np.arange(n_orders) - group_start
+    gaps = np.where(cidp, np.array([h.interval_days for h in CIDP_HISTORIES])[story] + rng.integers(-2, 3, n_orders),
+                    _between(rng, np.array([p.interval_days for p in PROFILES], float)[k], n_orders).round())
+    gaps[first_of_patient] = 0
     cumulative = np.cumsum(gaps)
-    day = first_day[patient] + cumulative - cumulative[group_start]
-    order_date = np.datetime64(START) + np.minimum(day, (END - START).days).astype("timedelta64[D]")
+    offset = cumulative - cumulative[group_start]
+    span = offset[np.r_[patient[1:] != patient[:-1], True]].astype(int)  # days from first to last order
+    first_day = (rng.random(n_patients) * np.maximum((END - START).days - span, 1)).astype(int)
+    day = first_day[patient] + offset
+    order_date = np.datetime64(START) + day.astype("timedelta64[D]")
 
-    g_per_kg = _between(rng, np.array([p.g_per_kg for p in PROFILES])[k], n_orders)
-    cidp = np.array([p.condition for p in PROFILES])[k] == "cidp"
+    taper_from = np.ceil(n_each * 0.4)[patient]
+    g_per_kg = np.where(cidp, np.array([h.g_per_kg for h in CIDP_HISTORIES])[story]
+                        * np.where(nth >= taper_from, np.array([h.taper for h in CIDP_HISTORIES])[story], 1.0),
+                        _between(rng, np.array([p.g_per_kg for p in PROFILES])[k], n_orders))
     g_per_kg[cidp & first_of_patient] = 2.0  # loading dose
-    dose = np.maximum(np.round(g_per_kg * weight[patient] / 2.5) * 2.5, 2.5)
+    dose = np.maximum(np.round(g_per_kg * _dosing_weight(weight, height, female, child)[patient] / 2.5) * 2.5, 2.5)
     days_range = np.array([p.infusion_days for p in PROFILES])[k]
     infusion_days = rng.integers(days_range[:, 0], days_range[:, 1] + 1)
 
@@ -145,13 +191,15 @@ def generate_orders(n_orders: int, seed: int = 2012) -> pl.DataFrame:
              - (age * 365.25 + rng.integers(0, 365, n_patients)).astype("timedelta64[D]"))
     give_dob = rng.random(n_patients) < 0.5
     age_at_order = age[patient] + ((order_date - order_date[group_start]).astype(int) // 365)
-    site = np.array(SITES)[rng.integers(0, len(SITES), n_patients)][patient]
+    patient_ids = np.char.add("MRN", np.char.zfill((np.arange(n_patients) * 7919 % 9_999_991).astype(str), 7))
+    patient_site = np.array(SITES)[rng.integers(0, len(SITES), n_patients)]
+    site = patient_site[patient]
     specialty = np.array([p.specialty for p in PROFILES])[k]
     specialty = np.where(child[patient] & (specialty == "Neurology"), "Paediatric neurology", specialty)
 
-    return pl.DataFrame({
+    orders = pl.DataFrame({
         "order_id": np.char.add("ORD", np.char.zfill(np.arange(1, n_orders + 1).astype(str), 8)),
-        "patient_id": np.char.add("MRN", np.char.zfill((patient * 7919 % 9_999_991).astype(str), 7)),
+        "patient_id": patient_ids[patient],
         "age_years": np.where(give_dob[patient], "", age_at_order.astype(str)),
         "date_of_birth": np.where(give_dob[patient], birth[patient].astype(str), ""),
         "sex": np.where(female[patient], "F", "M"),
@@ -173,10 +221,70 @@ def generate_orders(n_orders: int, seed: int = 2012) -> pl.DataFrame:
         "prescriber_id": np.char.add("P", np.char.zfill(rng.integers(1, 60, n_orders).astype(str), 3)),
         "site": site,
     })
+    cidp_patients = np.flatnonzero(history >= 0)
+    assessments = _assessments(rng, history[cidp_patients], first_day[cidp_patients], span[cidp_patients],
+                               patient_ids[cidp_patients], patient_site[cidp_patients])
+    whole = cidp_patients[n_each[cidp_patients] >= order_range[cidp_patients, 0]]  # the last may be cut short
+    truth = pl.DataFrame({"patient_id": patient_ids[whole], "site": patient_site[whole],
+                          "history": np.array([h.label for h in CIDP_HISTORIES])[history[whole]],
+                          "suspected": np.array([h.suspected for h in CIDP_HISTORIES])[history[whole]]})
+    return Extracts(orders, assessments, truth)
 
 
-def write_extract(n_orders: int, out_dir: Path, seed: int = 2012) -> Path:
+def _dosing_weight(weight: np.ndarray, height: np.ndarray, female: np.ndarray, child: np.ndarray) -> np.ndarray:
+    """The weight prescribers dose on: adjusted weight for obese adults, by the rules the audit
+    applies (guideline/treatment/courses.yaml)."""
+    rules = load_treatment()["courses"]["dosing_weight"]
+    ideal = (np.where(female, rules["ibw_base_kg"]["female"], rules["ibw_base_kg"]["male"])
+             + rules["ibw_kg_per_inch_over_60"] * (height / 2.54 - 60))
+    obese = ((weight / (height / 100) ** 2 > rules["adjusted_when_bmi_above"])
+             | (weight > rules["adjusted_when_actual_over_ibw_ratio_above"] * ideal))
+    adjusted = ~child & (height >= rules["actual_when_height_below_cm"]) & obese
+    return np.where(adjusted, ideal + rules["adjusted_fraction"] * (weight - ideal), weight)
+
+
+def _assessments(rng: np.random.Generator, history: np.ndarray, first_day: np.ndarray, span: np.ndarray,
+                 patient_ids: np.ndarray, site: np.ndarray) -> pl.DataFrame:
+    """INCAT for every reviewed CIDP patient (MRC sum for half): a baseline up to 2 weeks before the
+    first course, then about every 90 days; improving patients gain 1 INCAT and 3 MRC points a visit
+    (up to 2), the others stay level."""
+    reviews = np.array([h.reviews for h in CIDP_HISTORIES])[history]
+    horizon = np.where(reviews == "first_months", np.minimum(span, 150), span + 20)
+    visits = np.where(reviews == "none", 0, horizon // 90 + 2)
+    who = np.repeat(np.arange(len(history)), visits)
+    visit = np.arange(len(who)) - np.repeat(np.cumsum(visits) - visits, visits)
+    day = np.where(visit == 0, -rng.integers(0, 15, len(who)), visit * 90 + rng.integers(-10, 11, len(who)))
+    keep = (visit == 0) | (day <= horizon[who])
+    who, visit, day = who[keep], visit[keep], day[keep]
+    improves = np.array([h.improves for h in CIDP_HISTORIES])[history][who]
+    gain = np.where(improves, np.minimum(visit, 2), 0)
+    incat = rng.integers(3, 9, len(history))[who] - gain
+    mrc = rng.integers(38, 53, len(history))[who] + 3 * gain
+    with_mrc = (np.arange(len(history)) % 2 == 0)[who]
+    date_text = (np.datetime64(START) + (first_day[who] + day).astype("timedelta64[D]")).astype(str)
+    frames = [pl.DataFrame({"patient_id": patient_ids[who][rows], "assessment_date": date_text[rows],
+                            "measure": measure, "value": values[rows].astype(str), "site": site[who][rows]})
+              for measure, values, rows in (("INCAT", incat, slice(None)), ("MRC_SUM", mrc, with_mrc))]
+    return pl.concat(frames).sort("patient_id", "assessment_date", "measure")
+
+
+class Extracts(NamedTuple):
+    orders: pl.DataFrame
+    assessments: pl.DataFrame
+    cidp_truth: pl.DataFrame  # per whole CIDP history: the one drawn and the verdict it should get; not written
+
+
+class ExtractFiles(NamedTuple):
+    orders: Path
+    assessments: Path
+
+
+def write_extracts(n_orders: int, out_dir: Path, seed: int = 2012) -> ExtractFiles:
+    """Write an orders extract and the matching assessments extract as CSV."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"orders_{n_orders}_seed{seed}.csv"
-    generate_orders(n_orders, seed).write_csv(path)
-    return path
+    extracts = generate(n_orders, seed)
+    files = ExtractFiles(out_dir / f"orders_{n_orders}_seed{seed}.csv",
+                         out_dir / f"assessments_{n_orders}_seed{seed}.csv")
+    extracts.orders.write_csv(files.orders)
+    extracts.assessments.write_csv(files.assessments)
+    return files

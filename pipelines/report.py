@@ -70,6 +70,14 @@ def print_run(summary) -> None:
         by_recommendation = con.sql("""
             SELECT recommendation, orders, patients, grams, pct_orders AS "% orders", pct_grams AS "% grams"
             FROM mart_recommendation_summary ORDER BY sort_order""").pl()
+        cidp_flags = con.sql("""
+            SELECT f.flag, count(r.patient_key) AS patients,
+                   CASE WHEN f.suspects_overuse THEN 'yes' ELSE 'no (informational)' END AS "suspects overuse"
+            FROM ref_cidp_review_flags AS f
+            LEFT JOIN (SELECT patient_key, unnest(flags) AS flag FROM cidp_review) AS r USING (flag)
+            GROUP BY ALL ORDER BY patients DESC, f.flag""").pl()
+        reviewed, suspected = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchone()
         ruleset = con.execute(
             "SELECT short_name, version, publisher_status FROM guideline_rulesets WHERE ruleset_id = ?",
             [summary.ruleset_id]).fetchall()[0]
@@ -79,4 +87,5 @@ def print_run(summary) -> None:
         print_frame(top_reasons, title="Top quarantine reasons in this run")
     print_frame(by_recommendation,
                 title=f"Orders by recommendation: {ruleset[0]} ({ruleset[1]}; publisher status: {ruleset[2]})")
+    print_frame(cidp_flags, title=f"CIDP patients reviewed: {reviewed}, overuse suspected: {suspected}")
     console.print(f"Database: {summary.db_path}")

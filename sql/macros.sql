@@ -44,3 +44,6 @@ CREATE OR REPLACE TEMP MACRO yes_no_unknown(b) AS
 
 -- A number as people write it: 3, 0.5, 47.5 (no trailing zeros); for reasons in words.
 CREATE OR REPLACE TEMP MACRO plain_number(v) AS printf('%g', CAST(v AS DOUBLE));
+
+-- `now` is at least `fraction` below `before` (rounded, so 0.9 x 1.0 counts as 10% less).
+CREATE OR REPLACE TEMP MACRO reduced(now, before, fraction) AS round(now, 6) <= round((1 - fraction) * before, 6);

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.generate import write_extract
+from pipelines.generate import write_extracts
 
 CLI = str(Path(sys.executable).parent / "ivig-audit")
 FILES, ROWS_PER_FILE = 4, 40_000
@@ -36,7 +36,7 @@ def kill_after_first_file(process: subprocess.Popen, extra_delay: float) -> str:
 
 
 def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path):
-    whole = pl.read_csv(write_extract(FILES * ROWS_PER_FILE, tmp_path / "whole", seed=11), infer_schema_length=0)
+    whole = pl.read_csv(write_extracts(FILES * ROWS_PER_FILE, tmp_path / "whole", seed=11).orders, infer_schema_length=0)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for part in range(FILES):

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.generate import write_extract
+from pipelines.generate import write_extracts
 from tests.conftest import order_row, write_orders_csv
 
 CLI = str(Path(sys.executable).parent / "ivig-audit")
@@ -25,7 +25,7 @@ def ivig(*args, env_extra=None, cwd=None):
 def audited(tmp_path_factory):
     base = tmp_path_factory.mktemp("e2e")
     inbox = base / "inbox"
-    write_extract(1500, inbox, seed=7)
+    write_extracts(1500, inbox, seed=7)
     write_orders_csv(inbox / "hand.csv", [
         order_row("H1", indication="Miller Fisher syndrome", patient_id="MRN-RAW-42"),
         order_row("H2", indication="<script>alert(1)</script> GBS", age_years="12"),
@@ -48,7 +48,7 @@ def test_run_classifies_every_loaded_order(audited):
     assert {r[0] for r in con.execute("SELECT DISTINCT recommendation FROM order_audit").fetchall()} <= RECOMMENDATIONS
     assert con.execute("""SELECT bool_and(rows_read = rows_loaded + rows_quarantined + rows_unchanged)
                           FROM ingest_batches""").fetchall()[0][0]
-    assert con.execute("SELECT sum(rows_read) FROM ingest_batches").fetchall()[0][0] == 1503
+    assert con.execute("SELECT sum(rows_read) FROM ingest_batches WHERE kind = 'orders'").fetchall()[0][0] == 1503
     verdict = con.execute("SELECT recommendation, evidence_level FROM order_audit WHERE order_id = 'H1'").fetchall()
     assert verdict == [("insufficient_evidence", "U")]
     assert con.execute("SELECT recommendation FROM order_audit WHERE order_id = 'H2'").fetchall() == [
@@ -58,12 +58,26 @@ def test_run_classifies_every_loaded_order(audited):
     assert b"MRN-RAW-42" not in (base / "audit.duckdb").read_bytes()
 
 
+def test_run_reviews_cidp_patients_from_orders_and_assessments(audited):
+    base, first, _ = audited
+    con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
+    assessments, reviewed, suspected = con.execute("""
+        SELECT (SELECT count(*) FROM assessments), count(*), count(*) FILTER (WHERE overuse_suspected)
+        FROM cidp_review""").fetchone()
+    patients = con.execute("""SELECT count(DISTINCT (site, patient_key)) FROM order_audit
+                              WHERE condition = 'cidp'""").fetchone()[0]
+    con.close()
+    assert assessments > 0 and reviewed == patients > 0
+    assert 0 < suspected < reviewed
+    assert "CIDP patients reviewed" in first.stdout
+
+
 def test_second_run_of_the_same_inbox_changes_nothing(audited):
     base, first, second = audited
     assert second.returncode == 0, second.stderr
-    assert second.stdout.count(": skipped (") == 2
+    assert second.stdout.count(": skipped (") == 3
     con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 2
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 3
     con.close()
 
 

@@ -23,33 +23,34 @@ runs AS (
     FROM cidp_courses
 ),
 
--- Medians, so that one course given early or late moves nothing: the current intensity is the
--- median of the last $current_courses maintenance courses; the regimen so far, the median of the
--- earlier maintenance courses of the run.
 maintenance AS (
     SELECT *,
-        median(intensity) OVER recent AS current_intensity,
-        median(intensity) OVER earlier AS intensity_so_far,
-        count(*) OVER earlier AS courses_so_far
-    FROM (SELECT *, g_per_kg_dosing / (days_since_previous_course / 7) AS intensity FROM runs WHERE is_maintenance)
-    WINDOW
-        recent AS (PARTITION BY site, patient_key, run_number ORDER BY course_number
-                   ROWS BETWEEN $current_courses - 1 PRECEDING AND CURRENT ROW),
-        earlier AS (PARTITION BY site, patient_key, run_number ORDER BY course_number
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        g_per_kg_dosing / (days_since_previous_course / 7) AS intensity,
+        row_number() OVER (PARTITION BY site, patient_key, run_number ORDER BY course_number) AS nth,
+        count(*) OVER (PARTITION BY site, patient_key, run_number) AS courses_in_run
+    FROM runs
+    WHERE is_maintenance
 ),
 
--- A taper attempt: $sustained_courses maintenance courses in a row, each at least $min_reduction
--- below the regimen so far before the first of them (set by at least $reference_courses courses).
-tapers AS (
-    SELECT *,
-        count(*) OVER ahead = $sustained_courses AND bool_and(is_reduced) OVER ahead AS starts_taper
-    FROM (SELECT *,
-              courses_so_far >= $reference_courses
-                  AND round(intensity, 6) <= round((1 - $min_reduction) * intensity_so_far, 6) AS is_reduced
+-- Per run, the current regimen (the last $current_courses maintenance courses) and the initial one
+-- (the first $initial_courses): median dose, median intensity (one course given early or late does
+-- not move it) and overall rate (total g/kg over total weeks, which evens out a few days'
+-- scheduling either way).
+regimens AS (
+    SELECT site, patient_key, run_number,
+        median(g_per_kg_dosing) FILTER (WHERE is_current) AS current_dose,
+        median(intensity) FILTER (WHERE is_current) AS current_level,
+        sum(g_per_kg_dosing) FILTER (WHERE is_current)
+            / (sum(days_since_previous_course) FILTER (WHERE is_current) / 7) AS current_rate,
+        median(g_per_kg_dosing) FILTER (WHERE is_initial) AS initial_dose,
+        median(intensity) FILTER (WHERE is_initial) AS initial_level,
+        sum(g_per_kg_dosing) FILTER (WHERE is_initial)
+            / (sum(days_since_previous_course) FILTER (WHERE is_initial) / 7) AS initial_rate,
+        arg_max(g_per_kg_dosing, course_number) AS latest_g_per_kg,
+        arg_max(days_since_previous_course, course_number) AS latest_interval_days
+    FROM (SELECT *, nth > courses_in_run - $current_courses AS is_current, nth <= $initial_courses AS is_initial
           FROM maintenance)
-    WINDOW ahead AS (PARTITION BY site, patient_key, run_number ORDER BY course_number
-                     ROWS BETWEEN CURRENT ROW AND $sustained_courses - 1 FOLLOWING)
+    GROUP BY ALL
 ),
 
 patients AS (
@@ -62,17 +63,6 @@ patients AS (
         max(run_number) AS latest_run,
         max(start_date) FILTER (WHERE NOT is_maintenance) AS run_start  -- first course of the latest run
     FROM runs
-    GROUP BY ALL
-),
-
-latest_runs AS (
-    SELECT t.site, t.patient_key,
-        arg_max(t.current_intensity, t.course_number) AS current_level,
-        arg_max(t.g_per_kg_dosing, t.course_number) AS latest_g_per_kg,
-        arg_max(t.days_since_previous_course, t.course_number) AS latest_interval_days,
-        bool_or(t.starts_taper) AS taper_attempted
-    FROM tapers AS t
-    JOIN patients AS p ON p.site = t.site AND p.patient_key = t.patient_key AND p.latest_run = t.run_number
     GROUP BY ALL
 ),
 
@@ -135,7 +125,6 @@ responses AS (
                  CASE WHEN before_date IS NOT NULL THEN before_value ELSE after_value END AS baseline_value
           FROM per_measure)
     WHERE baseline_date IS NOT NULL AND latest_date > baseline_date
-      AND latest_date >= first_course_date + to_months($min_months_on_treatment)
 ),
 
 patient_responses AS (
@@ -156,19 +145,25 @@ measure_words AS (
 ),
 
 evaluated AS (
-    SELECT p.*, r.last_assessment_date, r.reviewed_early, r.reviewed_lately, l.current_level,
-           l.latest_g_per_kg, l.latest_interval_days, l.taper_attempted, w.max_window_g, w.max_window_start,
-           pr.improved, pr.evidence, mw.words AS measure_words,
+    SELECT p.*, r.last_assessment_date, r.reviewed_early, r.reviewed_lately, g.current_level, g.current_rate,
+           g.initial_rate, g.latest_g_per_kg, g.latest_interval_days,
+           w.max_window_g, w.max_window_start, pr.improved, pr.evidence, mw.words AS measure_words,
            round(date_diff('day', p.first_course_date, p.latest_course_date) / 30.4375, 1) AS months_on_treatment,
            round(date_diff('day', p.run_start, p.latest_course_date) / 30.4375, 1) AS months_of_maintenance,
            p.latest_course_date >= p.first_course_date + to_months($first_review_within_months) AS review_due,
            p.latest_course_date >= p.first_course_date + to_months($min_months_on_treatment) AS response_due,
-           p.latest_course_date >= p.run_start + to_months($min_months_of_maintenance) AS taper_due
+           p.latest_course_date >= p.run_start + to_months($min_months_of_maintenance) AS taper_due,
+           -- A sustained taper, now against the start: a lower dose not offset by shorter intervals,
+           -- or less g/kg per week by both the median and the overall rate.
+           (reduced(g.current_dose, g.initial_dose, $min_reduction)
+                AND reduced(g.current_rate, g.initial_rate, $min_reduction))
+            OR reduced(greatest(g.current_level, g.current_rate), least(g.initial_level, g.initial_rate),
+                       $min_reduction) AS tapered
     FROM patients AS p
-    LEFT JOIN latest_runs AS l USING (site, patient_key)
-    JOIN heaviest_windows AS w USING (site, patient_key)
-    LEFT JOIN reviews AS r USING (site, patient_key)
-    LEFT JOIN patient_responses AS pr USING (site, patient_key)
+    LEFT JOIN regimens AS g ON g.site = p.site AND g.patient_key = p.patient_key AND g.run_number = p.latest_run
+    JOIN heaviest_windows AS w ON w.site = p.site AND w.patient_key = p.patient_key
+    LEFT JOIN reviews AS r ON r.site = p.site AND r.patient_key = p.patient_key
+    LEFT JOIN patient_responses AS pr ON pr.site = p.site AND pr.patient_key = p.patient_key
     CROSS JOIN measure_words AS mw
 ),
 
@@ -176,7 +171,7 @@ flagged AS (
     SELECT *,
         review_due AND (NOT coalesce(reviewed_early, false) OR NOT coalesce(reviewed_lately, false)) AS review_overdue,
         response_due AND improved = false AS no_response,
-        taper_due AND NOT coalesce(taper_attempted, false) AS no_taper_attempt,
+        taper_due AND NOT coalesce(tapered, false) AS no_taper_attempt,
         current_level > $high_intensity_above AS high_intensity,
         max_window_g > $high_user_above_g AS high_user
     FROM evaluated
@@ -203,9 +198,11 @@ worded AS (
             CASE WHEN no_response THEN
                 printf('no meaningful improvement after %s months of treatment: %s', plain_number(months_on_treatment), evidence) END,
             CASE WHEN no_taper_attempt THEN
-                printf('no dose reduction or longer interval tried in %s months of continuous treatment since %s '
-                       '(%d%% or more less g/kg per week, held for %d courses)', plain_number(months_of_maintenance),
-                       strftime(run_start, '%Y-%m'), CAST($min_reduction * 100 AS INTEGER), $sustained_courses) END,
+                printf('no sustained dose reduction or longer interval in %s months of continuous treatment since %s: '
+                       '%.2f g/kg per week over the last %d courses against %.2f over the first %d '
+                       '(a taper is %d%% or more less)', plain_number(months_of_maintenance),
+                       strftime(run_start, '%Y-%m'), current_rate, $current_courses, initial_rate,
+                       $initial_courses, CAST(round($min_reduction * 100) AS INTEGER)) END,
             CASE WHEN high_intensity THEN
                 printf('maintenance %.2f g/kg per week, above %s (latest %s g/kg after %d days)', current_level,
                        plain_number($high_intensity_above), plain_number(round(latest_g_per_kg, 2)),

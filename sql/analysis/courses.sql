@@ -4,12 +4,24 @@
 -- since the previous course, and a flag when the course exceeds the dose studied in the trials.
 CREATE OR REPLACE TABLE courses AS
 WITH
+-- Height and sex left blank on an order are taken from the patient's nearest order that has
+-- them (the latest before, else the first after), so one blank field does not change the dosing weight.
 treated AS (
-    SELECT o.site, o.patient_key, coalesce(a.condition, 'unknown') AS condition, o.order_id,
-           o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
-           o.height_cm, upper(left(o.sex, 1)) AS sex, o.age_years
-    FROM orders AS o
-    JOIN order_audit AS a USING (site, order_id)
+    SELECT site, patient_key, condition, order_id, start_date, end_date, dose_g, weight_kg, age_years,
+        coalesce(height_cm, last_value(height_cm IGNORE NULLS) OVER before,
+                 first_value(height_cm IGNORE NULLS) OVER after) AS height_cm,
+        coalesce(sex, last_value(sex IGNORE NULLS) OVER before, first_value(sex IGNORE NULLS) OVER after) AS sex
+    FROM (
+        SELECT o.site, o.patient_key, coalesce(a.condition, 'unknown') AS condition, o.order_id,
+               o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
+               o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
+        FROM orders AS o
+        JOIN order_audit AS a USING (site, order_id)
+    )
+    WINDOW
+        before AS (PARTITION BY site, patient_key ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
+        after AS (PARTITION BY site, patient_key ORDER BY start_date, order_id
+                  ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
 
 chained AS (
@@ -33,7 +45,7 @@ grouped AS (
         arg_max(order_id, (start_date, order_id)) AS latest_order_id,
         arg_max(weight_kg, (start_date, order_id)) AS weight_kg,
         arg_max(height_cm, (start_date, order_id)) FILTER (WHERE height_cm IS NOT NULL) AS height_cm,
-        arg_max(sex, (start_date, order_id)) FILTER (WHERE sex IN ('M', 'F')) AS sex,
+        arg_max(sex, (start_date, order_id)) FILTER (WHERE sex IS NOT NULL) AS sex,
         min(age_years) AS age_years
     FROM numbered
     GROUP BY ALL
