@@ -27,7 +27,7 @@ def _fail(message: str) -> None:
 @app.command()
 def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ingest.")] = Path("inbox"),
         db: DbOption = DEFAULT_DB,
-        out: Annotated[Path, typer.Option(help="Folder for outputs (dashboards, Prefect state).")] = DEFAULT_OUT,
+        out: Annotated[Path, typer.Option(help="Folder for outputs (dashboard.html, exports/, Prefect state).")] = DEFAULT_OUT,
         guideline: GuidelineOption = None,
         profile: Annotated[Optional[Path], typer.Option(
             help="Site profile YAML: headers, date formats, units, delimiter, encoding, sheet.")] = None,
@@ -58,7 +58,7 @@ def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, pro
     load_profile(profile, site)  # a bad profile stops here, before Prefect starts
     prefect_env.configure(out)
     from pipelines.flow import audit_run
-    summary = audit_run(inbox=inbox, db_path=db, guideline=guideline, profile_path=profile, site=site)
+    summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile, site=site)
     report.print_run(summary)
 
 

@@ -1,13 +1,16 @@
 """The audit run as one Prefect flow: a task per step of the data flow (../shared/DESIGN.md).
 Import pipelines.prefect_env.configure() first: this module imports prefect."""
+import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from dashboards import page
 from pipelines import analyse, classify, db, ingest, profile, pseudonym, reference, report
+from pipelines.paths import SQL_DIR
 
 
 @dataclass
@@ -16,6 +19,8 @@ class RunSummary:
     ruleset_id: str
     batches: list[ingest.BatchResult] = field(default_factory=list)
     key_warning: str | None = None
+    dashboard: Path | None = None
+    dashboard_seconds: float = 0.0
 
 
 @task(cache_policy=NO_CACHE)
@@ -47,9 +52,28 @@ def analyse_treatment(con) -> None:
     con.execute("COMMIT")
 
 
+@task(cache_policy=NO_CACHE)
+def build_marts(con) -> None:
+    """Materialise every sql/marts/ model as a table, so the dashboard reads small tables."""
+    con.execute("BEGIN TRANSACTION")
+    # Databases made before the marts were tables have mart_recommendation_summary as a view.
+    for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                               "AND starts_with(view_name, 'mart_')").fetchall():
+        con.execute(f'DROP VIEW "{view}"')
+    for path in sorted((SQL_DIR / "marts").glob("*.sql")):
+        db.run_sql_file(con, f"marts/{path.name}")
+    con.execute("COMMIT")
+
+
+@task(cache_policy=NO_CACHE)
+def publish_dashboard(con, out_dir: Path, ruleset_id: str, run_started: datetime) -> Path:
+    return page.publish(con, out_dir, ruleset_id, run_started)
+
+
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
-def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
+def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None = None,
               profile_path: Path | None = None, site: str | None = None) -> RunSummary:
+    run_started = datetime.now()
     site_profile = profile.load_profile(profile_path, site)
     loaded, ruleset_id = load_guideline(guideline)
     analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
@@ -66,7 +90,10 @@ def audit_run(inbox: Path, db_path: Path, guideline: str | None = None,
                 done(summary.batches[-1])
         classify_orders(con, loaded, ruleset_id)
         analyse_treatment(con)
-        db.run_sql_file(con, "marts/recommendation_summary.sql")
+        build_marts(con)
+        publishing = time.perf_counter()
+        summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
+        summary.dashboard_seconds = time.perf_counter() - publishing
     finally:
         con.close()
     return summary

@@ -89,3 +89,5 @@ def print_run(summary) -> None:
                 title=f"Orders by recommendation: {ruleset[0]} ({ruleset[1]}; publisher status: {ruleset[2]})")
     print_frame(cidp_flags, title=f"CIDP patients reviewed: {reviewed}, overuse suspected: {suspected}")
     console.print(f"Database: {summary.db_path}")
+    console.print(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
+                  f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")

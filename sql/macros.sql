@@ -47,3 +47,7 @@ CREATE OR REPLACE TEMP MACRO plain_number(v) AS printf('%g', CAST(v AS DOUBLE));
 
 -- `now` is at least `fraction` below `before` (rounded, so 0.9 x 1.0 counts as 10% less).
 CREATE OR REPLACE TEMP MACRO reduced(now, before, fraction) AS round(now, 6) <= round((1 - fraction) * before, 6);
+
+-- Text a spreadsheet would run as a formula gets a leading apostrophe (CSV exports).
+CREATE OR REPLACE TEMP MACRO neutralise_formula(v) AS
+    CASE WHEN regexp_matches(v, '^[=+\-@\t\r]') THEN '''' || v ELSE v END;

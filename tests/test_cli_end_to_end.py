@@ -41,6 +41,7 @@ def test_run_classifies_every_loaded_order(audited):
     base, first, _ = audited
     assert first.returncode == 0, first.stderr
     assert "Orders by recommendation" in first.stdout
+    assert (base / "out" / "dashboard.html").stat().st_size > 4_000_000 and "Dashboard:" in first.stdout
     con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
     orders = con.execute("SELECT count(*) FROM orders").fetchall()[0][0]
     audit = con.execute("SELECT count(*), count(DISTINCT (site, order_id)) FROM order_audit").fetchall()[0]

@@ -1,6 +1,6 @@
 -- Grain: one row per recommendation value (all seven always listed), for the rule set of the last run.
 -- Orders, patients and grams, with shares of the total; the run summary and dashboards read this.
-CREATE OR REPLACE VIEW mart_recommendation_summary AS
+CREATE OR REPLACE TABLE mart_recommendation_summary AS
 WITH
 audited AS (
     SELECT recommendation, patient_key, dose_g FROM order_audit

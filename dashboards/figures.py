@@ -1,0 +1,63 @@
+"""Plotly figures for the committee page, from mart aggregates only (a few hundred rows at most).
+Colours: the Okabe-Ito palette, which stays distinguishable with the common colour-vision deficiencies,
+one colour per recommendation, the same on every chart."""
+import plotly.graph_objects as go
+import polars as pl
+
+COLOURS = {
+    "offer": "#009E73",
+    "consider": "#56B4E9",
+    "may_consider": "#0072B2",
+    "insufficient_evidence": "#E69F00",
+    "should_not": "#D55E00",
+    "outside_guideline": "#999999",
+    "unknown_indication": "#CC79A7",
+}
+FONT = dict(family="Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#222")
+
+
+def _layout(figure: go.Figure, title: str, height: int = 420, **axes) -> go.Figure:
+    figure.update_layout(title=dict(text=title, x=0, xanchor="left"), font=FONT, height=height,
+                         template="simple_white", barmode="stack", legend_title_text="Recommendation",
+                         margin=dict(l=10, r=10, t=60, b=40), **axes)
+    return figure
+
+
+def grams_by_recommendation(summary: pl.DataFrame) -> go.Figure:
+    """summary: mart_recommendation_summary."""
+    figure = go.Figure(go.Bar(
+        x=summary["grams"].to_list(), y=summary["label"].to_list(), orientation="h",
+        marker_color=[COLOURS[r] for r in summary["recommendation"]],
+        text=[f"{g:,.0f} g ({p or 0:.1f}%)" for g, p in zip(summary["grams"], summary["pct_grams"])],
+        textposition="auto", hovertemplate="%{y}: %{x:,.0f} g<extra></extra>"))
+    return _layout(figure, "Grams of IVIg by recommendation (g)", height=340,
+                   xaxis_title="grams", yaxis=dict(autorange="reversed"), showlegend=False)
+
+
+def monthly_grams(monthly: pl.DataFrame) -> go.Figure:
+    """monthly: mart_monthly_grams."""
+    figure = go.Figure()
+    for (recommendation, label), rows in monthly.sort("sort_order").group_by(
+            "recommendation", "recommendation_label", maintain_order=True):
+        figure.add_bar(x=rows["month"].to_list(), y=rows["grams"].to_list(), name=label,
+                       marker_color=COLOURS[recommendation],
+                       hovertemplate=f"{label}<br>%{{x|%b %Y}}: %{{y:,.0f}} g<extra></extra>")
+    return _layout(figure, "Grams of IVIg per month, by recommendation (g)", xaxis_title="month of order",
+                   yaxis_title="grams")
+
+
+def condition_by_recommendation(by_condition: pl.DataFrame, measure: str) -> go.Figure:
+    """by_condition: mart_condition_recommendation; measure: grams or orders. Conditions with the
+    most grams (or orders) at the top."""
+    order = (by_condition.group_by("condition_label").agg(pl.col(measure).sum())
+             .sort(measure, "condition_label", descending=[True, False])["condition_label"].to_list())
+    figure = go.Figure()
+    for (recommendation, label), rows in by_condition.sort("sort_order").group_by(
+            "recommendation", "recommendation_label", maintain_order=True):
+        figure.add_bar(y=rows["condition_label"].to_list(), x=rows[measure].to_list(), name=label,
+                       orientation="h", marker_color=COLOURS[recommendation],
+                       hovertemplate=f"%{{y}}<br>{label}: %{{x:,.0f}} {measure}<extra></extra>")
+    unit = "g" if measure == "grams" else "orders"
+    return _layout(figure, f"{measure.capitalize()} by condition and recommendation ({unit})",
+                   height=max(360, 28 * len(order) + 120), xaxis_title=measure,
+                   yaxis=dict(categoryorder="array", categoryarray=order, autorange="reversed"))

@@ -1,0 +1,85 @@
+"""The committee page: one self-contained HTML file (plotly.js embedded once, no network request),
+built from the marts (sql/marts/) with capped lists, so its size and build time do not grow with the
+number of orders; full lists go beside it as CSV. Every text from the data is escaped by Jinja2's
+autoescaping; figures travel as JSON in which plotly escapes "<"."""
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import jinja2
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from dashboards import figures
+from pipelines.export import export
+
+SHOWN_ROWS = 25  # rows of each list on the page; the CSV beside it has them all
+EXPORTS = ("mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group", "mart_condition_recommendation",
+           "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches")
+
+
+@dataclass
+class Table:
+    """A capped list for the page: its rows, and how many there are in all."""
+    rows: list[dict]
+    total: int
+
+
+def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime) -> Path:
+    """Write <out>/dashboard.html and <out>/exports/*.csv from the marts."""
+    exports = {name: export(con, name, out_dir / "exports" / f"{name.removeprefix('mart_')}.csv")
+               for name in EXPORTS}
+    summary = con.sql("SELECT * FROM mart_recommendation_summary").pl()
+    by_condition = con.sql("SELECT * FROM mart_condition_recommendation").pl()
+    charts = {
+        "grams_by_recommendation": figures.grams_by_recommendation(summary),
+        "monthly_grams": figures.monthly_grams(con.sql("SELECT * FROM mart_monthly_grams").pl()),
+        "condition_grams": figures.condition_by_recommendation(by_condition, "grams"),
+        "condition_orders": figures.condition_by_recommendation(by_condition, "orders"),
+    }
+    context = {
+        "ruleset": _rows(con, "SELECT * FROM guideline_rulesets WHERE ruleset_id = ?", [ruleset_id])[0],
+        "coverage": _rows(con, "SELECT * FROM mart_audit_coverage")[0],
+        "run_started": run_started,
+        "summary": summary.to_dicts(),
+        "charts": {name: pio.to_json(figure, validate=False) for name, figure in charts.items()},
+        "weak_orders": _capped(con, "mart_weak_evidence_orders"),
+        "cidp": _capped(con, "mart_cidp_suspected"),
+        "cidp_reviewed": _rows(con, "SELECT count(*) AS n FROM cidp_review")[0]["n"],
+        "usage": {dimension: _capped(con, "mart_usage_by_group", "dimension = ?", [dimension])
+                  for dimension in ("specialty", "prescriber", "site")},
+        "batches": _capped(con, "mart_data_quality_batches"),
+        "batch_totals": _rows(con, """SELECT count(*) AS batches, sum(rows_read) AS read, sum(rows_loaded) AS loaded,
+                                      sum(rows_quarantined) AS quarantined, sum(rows_unchanged) AS unchanged
+                                      FROM ingest_batches""")[0],
+        "rejected": _capped(con, "mart_data_quality_batches", "status = 'rejected'"),
+        "quarantine_reasons": _capped(con, "mart_quarantine_reasons", limit=10),
+        "exports": {name: path.name for name, path in exports.items()},
+        "colours": figures.COLOURS,
+        "plotly_js": get_plotlyjs(),
+    }
+    page = out_dir / "dashboard.html"
+    page.write_text(_template().render(**context), encoding="utf-8")
+    return page
+
+
+def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(query, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _capped(con: duckdb.DuckDBPyConnection, view: str, where: str = "true", params: list | None = None,
+            limit: int = SHOWN_ROWS) -> Table:
+    """The first `limit` rows of a mart (in its own order) and the count of all of them."""
+    rows = _rows(con, f"SELECT * FROM {view} WHERE {where} LIMIT {limit}", params)
+    total = _rows(con, f"SELECT count(*) AS n FROM {view} WHERE {where}", params)[0]["n"]
+    return Table(rows, total)
+
+
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("dashboards", "templates"),
+                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["number"] = lambda value: "" if value is None else f"{value:,.0f}"
+    return environment.get_template("dashboard.html")
