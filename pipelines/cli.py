@@ -43,10 +43,16 @@ def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ing
 def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")] = 5000,
          db: DbOption = DEFAULT_DB,
          out: Annotated[Path, typer.Option(help="Folder for outputs.")] = DEFAULT_OUT):
-    """Generate synthetic orders and assessments extracts into <out>/demo/inbox and audit them."""
-    from pipelines.generate import write_extracts
+    """Generate synthetic extracts into <out>/demo/inbox (orders, assessments, and a later orders
+    extract with repeats, corrections and typing errors) and audit them."""
+    import polars as pl
+
+    from pipelines.generate import update_extract, write_extracts
     inbox = out / "demo" / "inbox"
-    for path in write_extracts(orders, inbox):
+    files = write_extracts(orders, inbox)
+    update = inbox / "orders_update.csv"
+    update_extract(pl.read_csv(files.orders, infer_schema_length=0)).write_csv(update)
+    for path in (*files, update):
         typer.echo(f"Synthetic extract: {path}")
     _run_and_report(inbox, db, out, None, None, None)
 

@@ -268,6 +268,23 @@ def _assessments(rng: np.random.Generator, history: np.ndarray, first_day: np.nd
     return pl.concat(frames).sort("patient_id", "assessment_date", "measure")
 
 
+def update_extract(orders: pl.DataFrame, seed: int = 2012) -> pl.DataFrame:
+    """A later extract as a pharmacy system sends it: 200 orders again as they were (unchanged),
+    40 corrected (5 g more), and 12 new orders typed wrongly (no weight, dose "see chart", an order
+    date in the future, a weight of 700 kg), which the checks quarantine."""
+    sample = orders.sample(n=min(len(orders), 252), seed=seed, shuffle=True)
+    errors = pl.int_range(pl.len()) // 3
+    broken = sample.slice(240, 12).with_columns(
+        order_id=pl.lit("UPD") + pl.int_range(pl.len()).cast(pl.String).str.zfill(5),
+        weight_kg=pl.when(errors == 0).then(pl.lit("")).when(errors == 3).then(pl.lit("700"))
+        .otherwise(pl.col("weight_kg")),
+        dose_g=pl.when(errors == 1).then(pl.lit("see chart")).otherwise(pl.col("dose_g")),
+        order_date=pl.when(errors == 2).then(pl.lit("2031-01-15")).otherwise(pl.col("order_date")))
+    corrected = sample.slice(200, 40).with_columns(
+        dose_g=(pl.col("dose_g").cast(pl.Float64) + 5).cast(pl.String))
+    return pl.concat([sample.slice(0, 200), corrected, broken])
+
+
 class Extracts(NamedTuple):
     orders: pl.DataFrame
     assessments: pl.DataFrame
