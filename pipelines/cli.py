@@ -62,7 +62,7 @@ def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, pro
     from pipelines import prefect_env, report
     from pipelines.profile import load_profile
     load_profile(profile, site)  # a bad profile stops here, before Prefect starts
-    prefect_env.configure(out)
+    prefect_env.configure(out, quiet_failures=True)
     from pipelines.flow import audit_run
     summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile, site=site)
     report.print_run(summary)

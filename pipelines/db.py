@@ -1,4 +1,10 @@
-"""DuckDB connections and running the project's SQL files."""
+"""DuckDB connections, running the project's SQL files, and building a run's database beside the
+one analysts read."""
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -40,3 +46,37 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
         con.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
             [[row[c] for c in columns] for row in rows])
+
+
+@contextmanager
+def building(db_path: Path) -> Iterator[Path]:
+    """Yield the file a run writes: a copy of the database, <db>.building, swapped in atomically
+    (rename) when the run completes. DuckDB allows one writer or many readers per file; this way
+    the writer never holds <db>, so analysts' read-only connections never fail during a run and
+    see the previous run's data until the swap. A failed or killed run leaves <db> as it was.
+    An exclusive lock on <db>.lock keeps two runs from building at once."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(f"{db_path}.building")
+    with open(f"{db_path}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AuditError(f"{db_path}: another audit run is writing this database") from None
+        _remove(work)
+        if db_path.exists():
+            shutil.copyfile(db_path, work)
+            if Path(f"{db_path}.wal").exists():  # left by a writer that stopped without a checkpoint
+                shutil.copyfile(f"{db_path}.wal", f"{work}.wal")
+        try:
+            yield work
+        except BaseException:
+            _remove(work)
+            raise
+        Path(f"{db_path}.wal").unlink(missing_ok=True)  # replayed into the copy already
+        os.replace(work, db_path)
+
+
+def _remove(database: Path) -> None:
+    database.unlink(missing_ok=True)
+    Path(f"{database}.wal").unlink(missing_ok=True)

@@ -78,24 +78,25 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
     loaded, ruleset_id = load_guideline(guideline)
     analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
     key, key_warning = pseudonym.resolve_key(db_path)
-    con = db.connect(db_path)
-    try:
-        ingest.prepare(con, loaded)
-        summary = RunSummary(db_path, ruleset_id, key_warning=key_warning)
-        pads = pseudonym.hmac_pads(key)
-        files = extract_files(inbox)
-        with report.file_progress(len(files)) as done:
-            for path in files:
-                summary.batches.append(ingest_extract(con, path, site_profile, pads))
-                done(summary.batches[-1])
-        classify_orders(con, loaded, ruleset_id)
-        analyse_treatment(con)
-        build_marts(con)
-        publishing = time.perf_counter()
-        summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
-        summary.dashboard_seconds = time.perf_counter() - publishing
-    finally:
-        con.close()
+    summary = RunSummary(db_path, ruleset_id, key_warning=key_warning)
+    with db.building(db_path) as work_path:
+        con = db.connect(work_path)
+        try:
+            ingest.prepare(con, loaded)
+            pads = pseudonym.hmac_pads(key)
+            files = extract_files(inbox)
+            with report.file_progress(len(files)) as done:
+                for path in files:
+                    summary.batches.append(ingest_extract(con, path, site_profile, pads))
+                    done(summary.batches[-1])
+            classify_orders(con, loaded, ruleset_id)
+            analyse_treatment(con)
+            build_marts(con)
+            publishing = time.perf_counter()
+            summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
+            summary.dashboard_seconds = time.perf_counter() - publishing
+        finally:
+            con.close()
     return summary
 
 

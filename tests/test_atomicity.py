@@ -1,5 +1,6 @@
-"""One batch is one transaction: killing `ivig-audit run` (SIGKILL, no clean-up) while it ingests
-leaves no partial batch, and the next run completes as if it had never been interrupted."""
+"""Killing `ivig-audit run` (SIGKILL, no clean-up) while it ingests leaves the database as the last
+completed run left it (here: none yet), and the next run completes as if it had never been
+interrupted, with each file loaded once."""
 import os
 import signal
 import subprocess
@@ -48,6 +49,7 @@ def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path)
     assert first.returncode == -signal.SIGKILL, output
     second = start_run(inbox, db, out)
     kill_after_first_file(second, extra_delay=0.7)
+    assert not db.exists()  # the killed runs wrote only their own copies, never swapped in
     final = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)],
                            capture_output=True, text=True, timeout=300,
                            env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "kill-test-key"})
