@@ -115,6 +115,37 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
 
 
 @app.command()
+def export(table: Annotated[str, typer.Argument(help="Table or view to export (see `ivig-audit docs`).")],
+           db: DbOption = DEFAULT_DB,
+           format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+           out: Annotated[Optional[Path], typer.Option(help="File to write (default: <table>.<format>).")] = None):
+    """Export a table: CSV with spreadsheet formulas neutralised, or Parquet."""
+    from pipelines.db import connect
+    from pipelines.export import export as export_relation
+    con = connect(db, read_only=True)
+    try:
+        typer.echo(str(export_relation(con, table, out or Path(f"{table}.{format}"), format)))
+    finally:
+        con.close()
+
+
+@app.command()
+def docs(db: DbOption = DEFAULT_DB,
+         out: Annotated[Path, typer.Option(help="Markdown file to write.")] = DEFAULT_OUT / "data_dictionary.md"):
+    """Write the data dictionary (every table and column, from the database's own comments)."""
+    from pipelines.db import connect
+    from pipelines.dictionary import markdown
+    con = connect(db, read_only=True)
+    try:
+        text = markdown(con)
+    finally:
+        con.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(str(out))
+
+
+@app.command()
 def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
              out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012):

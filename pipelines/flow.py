@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from dashboards import page
-from pipelines import analyse, classify, db, ingest, profile, pseudonym, reference, report
+from pipelines import analyse, classify, db, dictionary, ingest, profile, pseudonym, reference, report
 from pipelines.paths import SQL_DIR
 
 
@@ -54,7 +54,8 @@ def analyse_treatment(con) -> None:
 
 @task(cache_policy=NO_CACHE)
 def build_marts(con) -> None:
-    """Materialise every sql/marts/ model as a table, so the dashboard reads small tables."""
+    """Materialise every sql/marts/ model as a table, so the dashboard reads small tables; then
+    describe every table and column in the database (sql/dictionary.yaml as COMMENT ON)."""
     con.execute("BEGIN TRANSACTION")
     # Databases made before the marts were tables have mart_recommendation_summary as a view.
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
@@ -62,6 +63,7 @@ def build_marts(con) -> None:
         con.execute(f'DROP VIEW "{view}"')
     for path in sorted((SQL_DIR / "marts").glob("*.sql")):
         db.run_sql_file(con, f"marts/{path.name}")
+    dictionary.apply_comments(con)
     con.execute("COMMIT")
 
 

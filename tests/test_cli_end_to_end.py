@@ -127,3 +127,44 @@ def test_without_key_in_environment_a_private_key_file_is_made(tmp_path):
     key_file = tmp_path / "db.duckdb.key"
     assert key_file.exists() and (key_file.stat().st_mode & 0o777) == 0o600
     assert "db.duckdb.key" in " ".join(result.stdout.split())
+
+
+def test_docs_describe_every_public_column(audited, tmp_path):
+    base, _, _ = audited
+    db = str(base / "audit.duckdb")
+    result = ivig("docs", "--db", db, "--out", str(tmp_path / "dictionary.md"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "dictionary.md").read_text()
+    con = duckdb.connect(db, read_only=True)
+    columns = con.execute("""SELECT table_name, column_name FROM duckdb_columns()
+                             WHERE schema_name = 'main' AND NOT internal""").fetchall()
+    con.close()
+    sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
+    assert len(columns) > 300 and {table for table, _ in columns} == set(sections)
+    for table, column in columns:
+        line = next(line for line in sections[table].splitlines() if line.startswith(f"| {column} |"))
+        assert not line.endswith("|  |"), line
+
+
+def test_export_writes_csv_and_parquet(audited, tmp_path):
+    base, _, _ = audited
+    db = str(base / "audit.duckdb")
+    as_csv = ivig("export", "order_audit", "--db", db, "--out", str(tmp_path / "audit.csv"))
+    as_parquet = ivig("export", "order_audit", "--db", db, "--format", "parquet", "--out", str(tmp_path / "a.parquet"))
+    assert as_csv.returncode == 0 and as_parquet.returncode == 0, as_csv.stderr + as_parquet.stderr
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT count(*) FROM read_csv('{tmp_path / 'audit.csv'}')").fetchall()[0][0]
+    assert rows == con.execute(f"SELECT count(*) FROM '{tmp_path / 'a.parquet'}'").fetchall()[0][0] > 1400
+    unknown = ivig("export", "no_such_table", "--db", db)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == "ivig-audit: no table or view named 'no_such_table' in the audit database"
+
+
+def test_the_readme_analyst_queries_run_and_return_rows(audited):
+    base, _, _ = audited
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## For analysts", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
+    statements = con.extract_statements(block)
+    assert len(statements) == 5
+    assert all(con.execute(statement).fetchall() for statement in statements)
+    con.close()

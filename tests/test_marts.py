@@ -1,8 +1,11 @@
-"""Marts on a real DuckDB file: small-number suppression by specialty, and CSV export that
-neutralises spreadsheet formulas."""
+"""Marts on a real DuckDB file: small-number suppression by specialty, CSV export that neutralises
+spreadsheet formulas, and the data dictionary's coverage."""
 import csv
 
-from pipelines import analyse, classify, db, ingest, pseudonym
+import pytest
+
+from pipelines import analyse, classify, dictionary, ingest, pseudonym
+from pipelines.db import AuditError
 from pipelines.export import export
 from pipelines.flow import build_marts
 from pipelines.profile import SiteProfile
@@ -40,3 +43,9 @@ def test_csv_export_neutralises_formulas_and_keeps_the_rest(con, tmp_path, loade
     with path.open(encoding="utf-8") as handle:
         specialties = {row["group_value"] for row in csv.DictReader(handle) if row["dimension"] == "specialty"}
     assert specialties == {"'=1+2", "'+SUM(A1)", "'-x", "'@cmd", "Neuro-logy"}
+
+
+def test_a_table_the_dictionary_does_not_describe_stops_the_run(con):
+    con.execute("CREATE TABLE scratch_table (x INTEGER)")
+    with pytest.raises(AuditError, match="sql/dictionary.yaml: no description of table scratch_table"):
+        dictionary.apply_comments(con)
