@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from dashboards import page
@@ -28,14 +29,32 @@ def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
     return reference.load_for(guideline)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict) -> ingest.BatchResult:
-    """Retried: reading can fail on a file still being copied; a failed try leaves nothing behind."""
-    result = ingest.ingest_file(con, path, site_profile, pads, date.today())
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, task_run_name="read {path.name}")
+def read_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict):
+    """Retried: reading can fail on a file still being copied; a failed try writes nothing kept."""
+    return ingest.read(con, path, site_profile, pads)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="validate {staged.path.name}")
+def validate_extract(con, staged: ingest.StagedExtract) -> list:
+    return ingest.validate_staged(con, staged, date.today())
+
+
+@task(cache_policy=NO_CACHE, task_run_name="load {staged.path.name}")
+def load_extract(con, staged: ingest.StagedExtract, checks: list) -> ingest.BatchResult:
+    result = ingest.load(con, staged, checks)
     get_run_logger().info("%s: %s (%d read, %d loaded, %d quarantined, %d unchanged)",
-                          path.name, result.status, result.rows_read, result.rows_loaded,
+                          staged.path.name, result.status, result.rows_read, result.rows_loaded,
                           result.rows_quarantined, result.rows_unchanged)
     return result
+
+
+def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict) -> ingest.BatchResult:
+    """One file through the read, validate and load tasks (a file seen before stops at read)."""
+    staged = read_extract(con, path, site_profile, pads)
+    if isinstance(staged, ingest.BatchResult):
+        return staged
+    return load_extract(con, staged, validate_extract(con, staged))
 
 
 @task(cache_policy=NO_CACHE)
@@ -72,6 +91,12 @@ def publish_dashboard(con, out_dir: Path, ruleset_id: str, run_started: datetime
     return page.publish(con, out_dir, ruleset_id, run_started)
 
 
+@task(cache_policy=NO_CACHE)
+def publish_summary(con, summary: RunSummary) -> None:
+    create_markdown_artifact(key="ivig-audit-run-summary", markdown=report.run_markdown(con, summary),
+                             description="Files, rows, quarantine, grams by recommendation, CIDP review")
+
+
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
 def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None = None,
               profile_path: Path | None = None, site: str | None = None) -> RunSummary:
@@ -97,6 +122,7 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
             publishing = time.perf_counter()
             summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
             summary.dashboard_seconds = time.perf_counter() - publishing
+            publish_summary(con, summary)
         finally:
             con.close()
     return summary

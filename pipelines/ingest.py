@@ -1,4 +1,4 @@
-"""Ingest one extract file as one batch: read it, stage it in SQL, validate it with the checks
+"""Ingest one extract file as one batch: read it and stage it in SQL, validate it with the checks
 registry, and load it in a single transaction, so a batch is either wholly in the database or not
 at all. Reading, staging and validating happen before the transaction and write only to the
 in-memory `stage` database and temp tables."""
@@ -38,8 +38,23 @@ def prepare(con: duckdb.DuckDBPyConnection, loaded: Reference) -> None:
         con.execute("ATTACH ':memory:' AS stage")
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
-                hmac_pads: dict[str, bytes], today: date | None = None) -> BatchResult:
+@dataclass
+class StagedExtract:
+    """A file read and staged (in `stage` and temp tables), waiting to be validated and loaded."""
+    path: Path
+    facts: readers.FileFacts
+    settings_sha256: str
+    site: str | None
+    started_at: datetime
+    kind: str | None
+    problem: str | None  # why the file cannot be used, if it cannot
+    note: str | None
+    read: bool  # False when no row could be read at all
+
+
+def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
+         hmac_pads: dict[str, bytes]) -> StagedExtract | BatchResult:
+    """Read and stage one file; a BatchResult (skipped) when its content was ingested before."""
     facts = readers.inspect_file(path)
     settings = profile.fingerprint()
     seen = con.execute("""
@@ -50,28 +65,37 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile
         return BatchResult(str(path), "skipped", batch_id=seen[0][0],
                            reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
     started_at = datetime.now()
-    checks: list[validate.CheckResult] = []
     try:
         extract = readers.read_extract(con, path, facts, profile)
     except readers.UnreadableFile as exc:
-        extract = None
-        problem, kind, note = str(exc), profile.kind, None
-    else:
-        problem, kind, note = extract.problem, extract.kind, extract.note
-        run_sql_file(con, f"staging/stg_{kind}.sql", {**profile.parse_params(), **hmac_pads})
-        if problem is None:
-            checks = validate.run_checks(con, kind, today or date.today())
+        return StagedExtract(path, facts, settings, profile.site, started_at, profile.kind, str(exc), None, False)
+    run_sql_file(con, f"staging/stg_{extract.kind}.sql", {**profile.parse_params(), **hmac_pads})
+    return StagedExtract(path, facts, settings, profile.site, started_at, extract.kind, extract.problem,
+                         extract.note, True)
+
+
+def validate_staged(con: duckdb.DuckDBPyConnection, staged: StagedExtract,
+                    today: date | None = None) -> list[validate.CheckResult]:
+    """Run the checks registry on the staged rows and mark each row's failures."""
+    checks: list[validate.CheckResult] = []
+    if staged.read:
+        if staged.problem is None:
+            checks = validate.run_checks(con, staged.kind, today or date.today())
         else:
             validate.reset_check_tables(con)
-        run_sql_file(con, "staging/checked.sql", {"file_problem": problem})
+        run_sql_file(con, "staging/checked.sql", {"file_problem": staged.problem})
+    return checks
 
+
+def load(con: duckdb.DuckDBPyConnection, staged: StagedExtract, checks: list[validate.CheckResult]) -> BatchResult:
+    """Load, quarantine, check results and the batch row, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = con.execute("SELECT nextval('batch_id_seq')").fetchall()[0][0]
-        result = BatchResult(str(path), "rejected" if problem else "loaded", kind, batch_id,
-                             reason="; ".join(filter(None, [problem, note])) or None)
-        if extract is not None:
-            run_sql_file(con, f"core/load_{kind}.sql", {"batch_id": batch_id})
+        result = BatchResult(str(staged.path), "rejected" if staged.problem else "loaded", staged.kind, batch_id,
+                             reason="; ".join(filter(None, [staged.problem, staged.note])) or None)
+        if staged.read:
+            run_sql_file(con, f"core/load_{staged.kind}.sql", {"batch_id": batch_id})
             (result.rows_read, result.rows_loaded, result.rows_quarantined,
              result.rows_unchanged) = _batch_counts(con)
         if checks:
@@ -81,14 +105,23 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile
                   c.percent, c.status, c.message] for c in checks])
         con.execute(
             "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [batch_id, str(path), facts.sha256, settings, kind, profile.site, result.rows_read,
-             result.rows_loaded, result.rows_quarantined, result.rows_unchanged, result.status, result.reason,
-             started_at])
+            [batch_id, str(staged.path), staged.facts.sha256, staged.settings_sha256, staged.kind, staged.site,
+             result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_unchanged, result.status,
+             result.reason, staged.started_at])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
+                hmac_pads: dict[str, bytes], today: date | None = None) -> BatchResult:
+    """read, validate_staged and load in a row (the flow runs them as separate tasks)."""
+    staged = read(con, path, profile, hmac_pads)
+    if isinstance(staged, BatchResult):
+        return staged
+    return load(con, staged, validate_staged(con, staged, today))
 
 
 def _batch_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:

@@ -91,3 +91,24 @@ def print_run(summary) -> None:
     console.print(f"Database: {summary.db_path}")
     console.print(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
                   f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")
+
+
+def run_markdown(con: duckdb.DuckDBPyConnection, summary) -> str:
+    """The run summary as Markdown, for the Prefect artifact operators read in the UI."""
+    def cell(value) -> str:
+        return str("" if value is None else value).replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+    lines = [f"# IVIg audit run: {summary.ruleset_id}", "",
+             f"Database: `{summary.db_path}`. Dashboard: [{summary.dashboard.name}]({summary.dashboard.resolve().as_uri()})",
+             "", "## Files", "", "| file | status | read | loaded | quarantined | unchanged | note |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    lines += [f"| {cell(Path(b.source_file).name)} | {b.status} | {b.rows_read} | {b.rows_loaded} | "
+              f"{b.rows_quarantined} | {b.rows_unchanged} | {cell(b.reason)} |" for b in summary.batches]
+    lines += ["", "## Grams by recommendation", "", "| recommendation | orders | grams | % of grams |",
+              "|---|---:|---:|---:|"]
+    lines += [f"| {r} | {o:,} | {g:,.0f} | {p or 0:.1f} |" for r, o, g, p in con.execute(
+        "SELECT recommendation, orders, grams, pct_grams FROM mart_recommendation_summary ORDER BY sort_order").fetchall()]
+    reviewed, suspected = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchall()[0]
+    lines += ["", "## CIDP review", "", f"{reviewed} CIDP patients reviewed; {suspected} suspected of overuse.", ""]
+    return "\n".join(lines)
