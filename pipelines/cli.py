@@ -69,6 +69,29 @@ def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, pro
 
 
 @app.command()
+def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1' (Mondays 06:00).")],
+          inbox: Annotated[Path, typer.Option(help="Folder of extract files; each run takes the new ones.")] = Path("inbox"),
+          db: DbOption = DEFAULT_DB,
+          out: Annotated[Path, typer.Option(help="Folder for outputs and Prefect state.")] = DEFAULT_OUT,
+          guideline: GuidelineOption = None,
+          profile: Annotated[Optional[Path], typer.Option(help="Site profile YAML.")] = None,
+          site: Annotated[Optional[str], typer.Option(help="Site code for extracts without a site column.")] = None):
+    """Run the audit on a cron schedule through Prefect until stopped (Ctrl-C or SIGTERM)."""
+    from pipelines import prefect_env
+    from pipelines.profile import load_profile
+    if not inbox.is_dir():
+        _fail(f"{inbox}: inbox folder not found")
+    load_profile(profile, site)
+    prefect_env.configure(out)
+    from pipelines.serve import prefect_api
+    from pipelines.serve import serve as serve_flow
+    parameters = {"inbox": str(inbox.resolve()), "db_path": str(db.resolve()), "out_dir": str(out.resolve()),
+                  "guideline": guideline, "profile_path": str(profile.resolve()) if profile else None, "site": site}
+    with prefect_api() as own_server:
+        serve_flow(cron, parameters, own_server)
+
+
+@app.command()
 def classify(text: Annotated[str, typer.Argument(help="Indication as typed by the prescriber.")],
              code: Annotated[Optional[str], typer.Option(help="ICD-10 or ICD-10-CM code.")] = None,
              age: Annotated[int, typer.Option(help="Age at order in years (default: an adult).")] = 40,

@@ -1,0 +1,88 @@
+"""`ivig-audit serve`: audit runs on a cron schedule through Prefect. Prefect's temporary server
+cannot schedule (../shared/notes/stack-facts.md), so when PREFECT_API_URL is not set a Prefect
+server is started on loopback for the lifetime of the command and stopped when it ends; when it is
+set, the deployment registers with that server."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pipelines.db import AuditError
+
+STARTUP_SECONDS = 120
+
+
+@contextmanager
+def prefect_api() -> Iterator[bool]:
+    """Make PREFECT_API_URL point at a Prefect server: the one it names, or one started here on
+    loopback (then yields True, and stops it on the way out)."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield False
+        return
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = Path(os.environ["PREFECT_HOME"]) / "server.log"
+    with log_path.open("ab") as log:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+             "--port", str(port), "--analytics-off"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}/api"
+        try:
+            _wait_until_healthy(url, server, log_path)
+            os.environ["PREFECT_API_URL"] = url
+            print(f"Prefect server (pid {server.pid}) at {url}; UI at http://127.0.0.1:{port}; log {log_path}",
+                  flush=True)
+            yield True
+        finally:
+            _stop(server)
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AuditError(f"the local Prefect server stopped at start (exit {server.returncode}); see {log_path}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    _stop(server)
+    raise AuditError(f"the local Prefect server did not answer within {STARTUP_SECONDS} s; see {log_path}")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group, then SIGKILL if it lingers."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def serve(cron: str, parameters: dict, own_server: bool) -> None:
+    """Register the deployment `ivig-audit-run/ivig-audit` with the cron schedule and run its flow
+    runs here until SIGTERM or Ctrl-C. On a hospital's own server Prefect pauses the schedule on the
+    way out; a server started here stops with us. Prefect reads PREFECT_API_URL when first
+    imported: call this inside prefect_api()."""
+    from prefect.client.schemas.schedules import CronSchedule
+
+    from pipelines.flow import audit_run
+    try:
+        CronSchedule(cron=cron)
+    except ValueError:
+        raise AuditError(f"--cron {cron!r} is not a cron expression (five fields, e.g. '0 6 * * 1')") from None
+    audit_run.serve(name="ivig-audit", cron=cron, parameters=parameters, pause_on_shutdown=not own_server,
+                    description="Scheduled IVIg audit: new extracts in the inbox, then classify, analyse, publish.")
