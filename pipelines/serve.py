@@ -2,6 +2,7 @@
 cannot schedule (../shared/notes/stack-facts.md), so when PREFECT_API_URL is not set a Prefect
 server is started on loopback for the lifetime of the command and stopped when it ends; when it is
 set, the deployment registers with that server."""
+import ctypes
 import os
 import signal
 import socket
@@ -34,7 +35,7 @@ def prefect_api() -> Iterator[bool]:
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
              "--port", str(port), "--analytics-off"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         url = f"http://127.0.0.1:{port}/api"
         try:
             _wait_until_healthy(url, server, log_path)
@@ -44,6 +45,12 @@ def prefect_api() -> Iterator[bool]:
             yield True
         finally:
             _stop(server)
+
+
+def _die_with_parent() -> None:
+    """In the server process: Linux sends it SIGTERM if `serve` dies without cleaning up (SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_until_healthy(url: str, server: subprocess.Popen, log_path: Path) -> None:

@@ -40,8 +40,9 @@ def served(tmp_path):
     assert first.startswith("Prefect server (pid "), first + process.stdout.read()
     server_pid, url = int(first.split()[3].rstrip(")")), first.split()[5].rstrip(";")
     yield url, server_pid, process
-    if process.poll() is None:
-        process.kill()
+    if process.poll() is None:  # the test failed before stopping it
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
 
 
 def api(url: str, method: str, path: str, **body):
