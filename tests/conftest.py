@@ -1,9 +1,14 @@
 import csv
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from pipelines import classify, db, ingest, reference
+from pipelines import classify, db, ingest, prefect_env, reference
+
+# No outbound calls from Prefect in any test, and its state in a throwaway folder (the command-line
+# runs the tests start inherit both).
+prefect_env.configure(Path(tempfile.mkdtemp(prefix="ivig-audit-tests-")))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -46,8 +46,14 @@ def served(tmp_path):
 
 
 def api(url: str, method: str, path: str, **body):
-    response = httpx.request(method, f"{url}{path}", json=body if method == "POST" else None, timeout=30)
-    response.raise_for_status()
+    """One call to Prefect's REST API; a 5xx (the server's SQLite can be briefly locked while its
+    scheduler writes) is tried again a few times."""
+    for attempt in range(5):
+        response = httpx.request(method, f"{url}{path}", json=body if method == "POST" else None, timeout=30)
+        if response.status_code < 500:
+            break
+        time.sleep(1 + attempt)
+    assert response.is_success, f"{method} {path}: {response.status_code} {response.text[:500]}"
     return response.json()
 
 
