@@ -29,7 +29,7 @@ def judge(n_orders: int, seed: int, work: Path, loaded: reference.Reference) -> 
         ingest.prepare(con, loaded)
         for name in ("orders.csv", "assessments.csv"):
             ingest.ingest_file(con, work / name, SiteProfile(), pseudonym.hmac_pads(KEY))
-        classify.classify_orders(con, loaded, "aan-2012-ivig-nmd")
+        classify.classify_orders(con, "aan-2012-ivig-nmd")
         analyse.analyse_treatment(con)
         judged = con.sql("SELECT patient_key, overuse_suspected AS judged, reasons FROM cidp_review").pl()
     finally:

@@ -58,9 +58,9 @@ def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dic
 
 
 @task(cache_policy=NO_CACHE)
-def classify_orders(con, loaded: reference.Reference, ruleset_id: str) -> None:
+def classify_orders(con, ruleset_id: str) -> None:
     con.execute("BEGIN TRANSACTION")
-    classify.classify_orders(con, loaded, ruleset_id)
+    classify.classify_orders(con, ruleset_id)
     con.execute("COMMIT")
 
 
@@ -116,7 +116,7 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
                 for path in files:
                     summary.batches.append(ingest_extract(con, path, site_profile, pads))
                     done(summary.batches[-1])
-            classify_orders(con, loaded, ruleset_id)
+            classify_orders(con, ruleset_id)
             analyse_treatment(con)
             build_marts(con)
             publishing = time.perf_counter()

@@ -9,13 +9,14 @@ def classify_one(text: str, *, code: str | None, age: int, severity: str | None,
     loaded, ruleset_id = reference.load_for(guideline)
     con = db.connect(":memory:")
     db.run_sql_file(con, "schema.sql")
+    reference.write_reference(con, loaded)
     con.execute("""
         INSERT INTO orders (order_id, site, patient_key, age_years, weight_kg, order_date, start_date,
                             infusion_days, dose_g, indication, diagnosis_code, severity, refractory,
                             plasma_exchange, with_methylprednisolone, batch_id, source_row, row_hash)
         VALUES ('cli', 'cli', 'cli', ?, 70, current_date, current_date, 1, 1, ?, ?, ?, ?, ?, ?, 0, 0, '')""",
         [age, text, code, severity, refractory, plasma_exchange, with_methylprednisolone])
-    classify.classify_orders(con, loaded, ruleset_id)
+    classify.classify_orders(con, ruleset_id)
     cursor = con.execute("SELECT * FROM order_audit")
     columns = [d[0] for d in cursor.description]
     return dict(zip(columns, cursor.fetchall()[0]))

@@ -54,7 +54,7 @@ def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-201
                    ) -> dict[str, dict]:
     """Insert each case as an order in a DuckDB file, classify them all, return audit rows by id."""
     con = db.connect(db_path)
-    db.run_sql_file(con, "schema.sql")
+    ingest.prepare(con, loaded)
     for case in cases:
         con.execute("""
             INSERT INTO orders (order_id, site, patient_key, age_years, weight_kg, order_date, start_date,
@@ -63,7 +63,7 @@ def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-201
             VALUES (?, 'TST', 'k', ?, 70, DATE '2024-01-01', DATE '2024-01-01', 1, 10, ?, ?, ?, ?, ?, ?, 0, 0, '')""",
             [case["id"], case.get("age", 45), case.get("text"), case.get("code"), case.get("severity"),
              case.get("refractory"), case.get("plasma_exchange"), case.get("methylprednisolone")])
-    classify.classify_orders(con, loaded, ruleset_id)
+    classify.classify_orders(con, ruleset_id)
     cursor = con.execute("SELECT * FROM order_audit")
     names = [d[0] for d in cursor.description]
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}

@@ -96,7 +96,7 @@ def review(tmp_path_factory, loaded_reference) -> dict[str, dict]:
     ingest.prepare(con, loaded_reference)
     for path in (orders, assessments):
         assert ingest.ingest_file(con, path, SiteProfile(), pseudonym.hmac_pads(b"k")).status == "loaded"
-    classify.classify_orders(con, loaded_reference, "aan-2012-ivig-nmd")
+    classify.classify_orders(con, "aan-2012-ivig-nmd")
     analyse.analyse_treatment(con)
     cursor = con.execute("SELECT split_part(latest_order_id, '-', 1) AS patient, * FROM cidp_review")
     names = [d[0] for d in cursor.description]

@@ -14,7 +14,7 @@ def build(tmp_path, loaded_reference):
         ingest.prepare(con, loaded_reference)
         ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(),
                            pseudonym.hmac_pads(b"k"))
-        classify.classify_orders(con, loaded_reference, "aan-2012-ivig-nmd")
+        classify.classify_orders(con, "aan-2012-ivig-nmd")
         analyse.analyse_treatment(con)
         cursor = con.execute("""SELECT o.patient_id_hint, c.* FROM courses AS c
                                 JOIN (SELECT DISTINCT patient_key, split_part(order_id, '-', 1) AS patient_id_hint

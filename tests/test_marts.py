@@ -17,7 +17,7 @@ def audited(con, tmp_path, loaded_reference, counts: dict[str, int]):
     rows = [order_row(f"{specialty[:3].upper()}{n}", specialty=specialty)
             for specialty, count in counts.items() for n in range(count)]
     ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(), pseudonym.hmac_pads(b"k"))
-    classify.classify_orders(con, loaded_reference, "aan-2012-ivig-nmd")
+    classify.classify_orders(con, "aan-2012-ivig-nmd")
     analyse.analyse_treatment(con)
     build_marts.fn(con)
     return {row[0]: row[1:] for row in con.execute(
