@@ -39,6 +39,10 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | N
         con.execute(statement, wanted).fetchall()
 
 
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
     """Insert small reference rows (dicts with the same keys) into an existing table."""
     if rows:

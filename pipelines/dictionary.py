@@ -2,7 +2,7 @@
 from the database as Markdown for `ivig-audit docs`."""
 import duckdb
 
-from pipelines.db import AuditError
+from pipelines.db import AuditError, quote_identifier
 from pipelines.paths import SQL_DIR
 from pipelines.yaml_data import read_yaml
 
@@ -20,13 +20,13 @@ def apply_comments(con: duckdb.DuckDBPyConnection) -> None:
         entry = tables.get(table)
         if entry is None:
             raise AuditError(f"sql/dictionary.yaml: no description of table {table}")
-        con.execute(f"COMMENT ON {kind} {_quoted(table)} IS {_literal(entry['description'])}")
+        con.execute(f"COMMENT ON {kind} {quote_identifier(table)} IS {_literal(entry['description'])}")
         for (column,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND "
                                      f"{PUBLIC} ORDER BY column_index", [table]).fetchall():
             text = entry.get("columns", {}).get(column) or shared.get(column)
             if text is None:
                 raise AuditError(f"sql/dictionary.yaml: no description of column {table}.{column}")
-            con.execute(f"COMMENT ON COLUMN {_quoted(table)}.{_quoted(column)} IS {_literal(text)}")
+            con.execute(f"COMMENT ON COLUMN {quote_identifier(table)}.{quote_identifier(column)} IS {_literal(text)}")
 
 
 def markdown(con: duckdb.DuckDBPyConnection) -> str:
@@ -44,10 +44,6 @@ def markdown(con: duckdb.DuckDBPyConnection) -> str:
             lines.append(f"| {column} | {data_type} | {(text or '').replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:

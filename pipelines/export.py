@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.db import AuditError
+from pipelines.db import AuditError, quote_identifier
 
 
 def export(con: duckdb.DuckDBPyConnection, relation: str, path: Path, file_format: str = "csv") -> Path:
@@ -22,21 +22,17 @@ def export(con: duckdb.DuckDBPyConnection, relation: str, path: Path, file_forma
     else:
         raise AuditError(f"export format must be csv or parquet, not {file_format!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY (SELECT {select} FROM {_quoted(relation)}) TO '{_literal(path)}' ({options})")
+    con.execute(f"COPY (SELECT {select} FROM {quote_identifier(relation)}) TO '{_literal(path)}' ({options})")
     return path
 
 
 def _csv_safe(name: str, data_type: str) -> str:
-    column = _quoted(name)
+    column = quote_identifier(name)
     if data_type.endswith("[]"):
         column = f"array_to_string({column}, '; ')"
     elif data_type not in ("VARCHAR", "JSON"):
         return column
-    return f"neutralise_formula(CAST({column} AS VARCHAR)) AS {_quoted(name)}"
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+    return f"neutralise_formula(CAST({column} AS VARCHAR)) AS {quote_identifier(name)}"
 
 
 def _literal(path: Path) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.db import quote_identifier
 from pipelines.profile import SiteProfile
 
 EXTRACT_COLUMNS = {
@@ -66,10 +67,6 @@ class Extract:
 def standard_name(header: str) -> str:
     """'Order ID ' -> 'order_id': headers compare in lower case with runs of other characters as _."""
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def inspect_file(path: Path) -> FileFacts:
