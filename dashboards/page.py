@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from dashboards import figures
 from pipelines.export import export
+from pipelines.report import cidp_counts
 
 SHOWN_ROWS = 25  # rows of each list on the page; the CSV beside it has them all
 EXPORTS = ("mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group", "mart_condition_recommendation",
@@ -46,7 +47,7 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_
         "charts": {name: pio.to_json(figure, validate=False) for name, figure in charts.items()},
         "weak_orders": _capped(con, "mart_weak_evidence_orders"),
         "cidp": _capped(con, "mart_cidp_suspected"),
-        "cidp_reviewed": _rows(con, "SELECT count(*) AS n FROM cidp_review")[0]["n"],
+        "cidp_reviewed": cidp_counts(con)[0],
         "usage": {dimension: _capped(con, "mart_usage_by_group", "dimension = ?", [dimension])
                   for dimension in ("specialty", "prescriber", "site")},
         "batches": _capped(con, "mart_data_quality_batches"),

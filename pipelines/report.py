@@ -44,6 +44,11 @@ def file_progress(total: int):
         yield done
 
 
+def cidp_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """CIDP patients reviewed, and those suspected of overuse."""
+    return con.execute("SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchall()[0]
+
+
 def print_run(summary) -> None:
     if summary.key_warning:
         console.print(f"[yellow]Warning:[/] {summary.key_warning}")
@@ -76,8 +81,7 @@ def print_run(summary) -> None:
             FROM ref_cidp_review_flags AS f
             LEFT JOIN (SELECT patient_key, unnest(flags) AS flag FROM cidp_review) AS r USING (flag)
             GROUP BY ALL ORDER BY patients DESC, f.flag""").pl()
-        reviewed, suspected = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchone()
+        reviewed, suspected = cidp_counts(con)
         ruleset = con.execute(
             "SELECT short_name, version, publisher_status FROM guideline_rulesets WHERE ruleset_id = ?",
             [summary.ruleset_id]).fetchall()[0]
@@ -108,7 +112,6 @@ def run_markdown(con: duckdb.DuckDBPyConnection, summary) -> str:
               "|---|---:|---:|---:|"]
     lines += [f"| {r} | {o:,} | {g:,.0f} | {p or 0:.1f} |" for r, o, g, p in con.execute(
         "SELECT recommendation, orders, grams, pct_grams FROM mart_recommendation_summary ORDER BY sort_order").fetchall()]
-    reviewed, suspected = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchall()[0]
+    reviewed, suspected = cidp_counts(con)
     lines += ["", "## CIDP review", "", f"{reviewed} CIDP patients reviewed; {suspected} suspected of overuse.", ""]
     return "\n".join(lines)

@@ -1,4 +1,6 @@
 import csv
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,17 @@ from pipelines import classify, db, ingest, prefect_env, reference
 prefect_env.configure(Path(tempfile.mkdtemp(prefix="ivig-audit-tests-")))
 
 FIXTURES = Path(__file__).parent / "fixtures"
+CLI = str(Path(sys.executable).parent / "ivig-audit")
+
+
+def audit_command(inbox: Path, db: Path, out: Path) -> list[str]:
+    """`ivig-audit run` over an inbox, as a command line for subprocess."""
+    return [CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)]
+
+
+def cli_env(key: str, **extra: str) -> dict[str, str]:
+    """The environment for a command-line run with its own pseudonymisation key."""
+    return {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": key, **extra}
 
 ORDER_HEADER = ["order_id", "patient_id", "age_years", "date_of_birth", "sex", "weight_kg", "height_cm",
                 "order_date", "start_date", "infusion_days", "dose_g", "product", "indication",

@@ -1,10 +1,8 @@
 """Killing `ivig-audit run` (SIGKILL, no clean-up) while it ingests leaves the database as the last
 completed run left it (here: none yet), and the next run completes as if it had never been
 interrupted, with each file loaded once."""
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,15 +10,14 @@ import duckdb
 import polars as pl
 
 from pipelines.generate import write_extracts
+from tests.conftest import audit_command, cli_env
 
-CLI = str(Path(sys.executable).parent / "ivig-audit")
 FILES, ROWS_PER_FILE = 4, 40_000
 
 
 def start_run(inbox: Path, db: Path, out: Path) -> subprocess.Popen:
-    env = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "kill-test-key", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(audit_command(inbox, db, out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=cli_env("kill-test-key", PYTHONUNBUFFERED="1"))
 
 
 def kill_after_first_file(process: subprocess.Popen, extra_delay: float) -> str:
@@ -50,9 +47,8 @@ def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path)
     second = start_run(inbox, db, out)
     kill_after_first_file(second, extra_delay=0.7)
     assert not db.exists()  # the killed runs wrote only their own copies, never swapped in
-    final = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)],
-                           capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "kill-test-key"})
+    final = subprocess.run(audit_command(inbox, db, out), capture_output=True, text=True, timeout=300,
+                           env=cli_env("kill-test-key"))
     assert final.returncode == 0, final.stderr
 
     con = duckdb.connect(str(db), read_only=True)

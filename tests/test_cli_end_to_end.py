@@ -9,16 +9,15 @@ import duckdb
 import pytest
 
 from pipelines.generate import write_extracts
-from tests.conftest import order_row, write_orders_csv
+from tests.conftest import CLI, cli_env, order_row, write_orders_csv
 
-CLI = str(Path(sys.executable).parent / "ivig-audit")
 RECOMMENDATIONS = {"offer", "consider", "may_consider", "insufficient_evidence", "should_not",
                    "outside_guideline", "unknown_indication"}
 
 
 def ivig(*args, env_extra=None, cwd=None):
-    env = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "e2e-test-key", **(env_extra or {})}
-    return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=cli_env("e2e-test-key", **(env_extra or {})),
+                          cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")

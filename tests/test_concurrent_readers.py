@@ -3,7 +3,6 @@ database and swaps it in, so no read fails, a connection held open across the sw
 (on the data it opened), and a new connection after the run sees the new data."""
 import fcntl
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,9 +11,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.generate import write_extracts
+from tests.conftest import audit_command, cli_env
 
-CLI = str(Path(sys.executable).parent / "ivig-audit")
-ENV = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "reader-test"}
+ENV = cli_env("reader-test")
 # An analyst's script in its own process: a new read-only connection per query, until told to stop.
 READER = textwrap.dedent("""
     import json, sys, time, duckdb
@@ -32,10 +31,6 @@ READER = textwrap.dedent("""
 """)
 
 
-def run_args(inbox: Path, db: Path, out: Path) -> list[str]:
-    return [CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)]
-
-
 def count_orders(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -47,7 +42,7 @@ def count_orders(db: Path) -> int:
 def test_reads_never_fail_while_a_run_writes(tmp_path):
     db, out, inbox, stop = tmp_path / "audit.duckdb", tmp_path / "out", tmp_path / "inbox", tmp_path / "stop"
     write_extracts(1000, inbox, seed=1)
-    assert subprocess.run(run_args(inbox, db, out), capture_output=True, env=ENV, timeout=300).returncode == 0
+    assert subprocess.run(audit_command(inbox, db, out), capture_output=True, env=ENV, timeout=300).returncode == 0
     before = count_orders(db)
     (inbox / "later").mkdir()
     write_extracts(60_000, inbox / "later", seed=2)
@@ -57,7 +52,7 @@ def test_reads_never_fail_while_a_run_writes(tmp_path):
 
     reader = subprocess.Popen([sys.executable, "-c", READER, str(db), str(stop)], stdout=subprocess.PIPE, text=True)
     held = duckdb.connect(str(db), read_only=True)  # a session left open in DBeaver
-    run = subprocess.run(run_args(inbox, db, out), capture_output=True, text=True, env=ENV, timeout=300)
+    run = subprocess.run(audit_command(inbox, db, out), capture_output=True, text=True, env=ENV, timeout=300)
     held_count = held.execute("SELECT count(*) FROM orders").fetchall()[0][0]
     held.close()
     stop.touch()
@@ -75,7 +70,7 @@ def test_a_second_run_on_the_same_database_is_refused_with_one_line(tmp_path):
     write_extracts(100, inbox, seed=3)
     with open(f"{db}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a run in progress holds it
-        second = subprocess.run(run_args(inbox, db, tmp_path / "out"), capture_output=True, text=True, env=ENV,
+        second = subprocess.run(audit_command(inbox, db, tmp_path / "out"), capture_output=True, text=True, env=ENV,
                                 timeout=300)
     assert second.returncode == 2
     assert second.stderr.strip() == f"ivig-audit: {db}: another audit run is writing this database"

@@ -5,13 +5,12 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.generate import write_extracts
-from tests.conftest import order_row, write_orders_csv
+from tests.conftest import audit_command, cli_env, order_row, write_orders_csv
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -35,10 +34,8 @@ def published(tmp_path_factory):
     write_orders_csv(inbox / "hostile.csv", [
         order_row(f"X{n}", patient_id=f"MRN-SECRET-{n}", order_date="2026-01-15", **(MARKUP if n % 2 else FORMULA))
         for n in range(12)])  # newer than the generated orders: at the top of the Level U list
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "ivig-audit"), "run", "--inbox", str(inbox),
-         "--db", str(base / "audit.duckdb"), "--out", str(base / "out")],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "browser-test"})
+    result = subprocess.run(audit_command(inbox, base / "audit.duckdb", base / "out"), capture_output=True,
+                            text=True, timeout=300, env=cli_env("browser-test"))
     assert result.returncode == 0, result.stderr
     return base / "out"
 

@@ -4,9 +4,8 @@ import hashlib
 import hmac
 from pathlib import Path
 
-import pytest
 
-from pipelines import db, ingest, pseudonym
+from pipelines import ingest, pseudonym
 from pipelines.profile import SiteProfile
 from tests.conftest import ORDER_HEADER, order_row, write_orders_csv
 

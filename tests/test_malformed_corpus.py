@@ -2,10 +2,8 @@
 the real ingest into a real DuckDB file: every row accounted for, known-bad rows quarantined with
 the right checks, unreadable files rejected with a reason, hostile text stored as plain data, and
 a second pass over the same inbox changes nothing."""
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import yaml
 
 from pipelines import db, ingest, pseudonym
 from pipelines.profile import SiteProfile
+from tests.conftest import audit_command, cli_env
 from tests.test_ingest import invariant_holds
 
 CORPUS = Path(__file__).parent / "fixtures" / "malformed"
@@ -115,10 +114,8 @@ def test_the_command_line_run_goes_on_past_rejected_files_and_lists_them(tmp_pat
     inbox.mkdir()
     for path in corpus_files():
         shutil.copy(path, inbox / path.name)
-    env = {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "corpus-key"}
-    run = subprocess.run([str(Path(sys.executable).parent / "ivig-audit"), "run", "--inbox", str(inbox),
-                          "--db", str(tmp_path / "audit.duckdb"), "--out", str(tmp_path / "out")],
-                         capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run(audit_command(inbox, tmp_path / "audit.duckdb", tmp_path / "out"),
+                         capture_output=True, text=True, env=cli_env("corpus-key"), timeout=300)
     assert run.returncode == 0, run.stderr
     rejected = [line for line in run.stdout.splitlines() if line.startswith("Rejected: ")]
     assert len(rejected) == sum(1 for e in EXPECTED.values() if e["status"] == "rejected")

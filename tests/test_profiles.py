@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import db, ingest, pseudonym
+from pipelines import ingest, pseudonym
 from pipelines.profile import ProfileError, SiteProfile, load_profile
 
 PROFILED = Path(__file__).parent / "fixtures" / "profiled"

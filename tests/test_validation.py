@@ -3,7 +3,7 @@ check per batch in dq_results, and a check that cannot be evaluated stops the ba
 instead of passing or vanishing."""
 import pytest
 
-from pipelines import db, ingest, pseudonym, validate
+from pipelines import ingest, pseudonym, validate
 from pipelines.profile import SiteProfile
 from tests.conftest import order_row, write_orders_csv
 
