@@ -3,6 +3,8 @@ one analysts read."""
 import fcntl
 import os
 import shutil
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,12 +14,18 @@ import duckdb
 from pipelines.paths import SQL_DIR
 
 
+# DuckDB's own memory, beyond which it spills to <db>.tmp; Python, Prefect and Great Expectations
+# add about 0.5 GB to the process (docs/performance.md).
+MEMORY_LIMIT_ENV = "IVIG_AUDIT_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
 class AuditError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits non-zero."""
 
 
 def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the audit database with the project's macros loaded."""
+    """Open the audit database with the project's macros loaded and DuckDB's memory limited."""
     if db_path != ":memory:":
         db_path = Path(db_path)
         if read_only and not db_path.exists():
@@ -27,16 +35,24 @@ def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
         con = duckdb.connect(str(db_path), read_only=read_only)
     except duckdb.IOException as exc:
         raise AuditError(f"{db_path}: cannot open the database ({str(exc).splitlines()[0]})") from exc
+    try:
+        con.execute("SET memory_limit = ?", [os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)])
+    except duckdb.Error as exc:
+        raise AuditError(f"{MEMORY_LIMIT_ENV}: {str(exc).splitlines()[0]}") from exc
     run_sql_file(con, "macros.sql")
     return con
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
-    """Execute every statement of sql/<relative>, binding named parameters ($name)."""
+    """Execute every statement of sql/<relative>, binding named parameters ($name). With
+    IVIG_AUDIT_SQL_TIMINGS=1 each file's time goes to stderr (docs/performance.md)."""
     params = params or {}
+    started = time.perf_counter()
     for statement in con.extract_statements((SQL_DIR / relative).read_text(encoding="utf-8")):
         wanted = {name: params[name] for name in statement.named_parameters}
         con.execute(statement, wanted).fetchall()
+    if os.environ.get("IVIG_AUDIT_SQL_TIMINGS") == "1":
+        print(f"sql/{relative}: {time.perf_counter() - started:.2f} s", file=sys.stderr)
 
 
 def quote_identifier(name: str) -> str:
