@@ -3,6 +3,7 @@
 Heavy libraries (Prefect, Great Expectations, polars) are imported inside the commands that
 need them, so --help and classify answer quickly."""
 import sys
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -63,8 +64,11 @@ def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, pro
     from pipelines.profile import load_profile
     load_profile(profile, site)  # a bad profile stops here, before Prefect starts
     prefect_env.configure(out, quiet_failures=True)
-    from pipelines.flow import audit_run
-    summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile, site=site)
+    from pipelines.serve import prefect_api
+    with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
+        from pipelines.flow import audit_run
+        summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile,
+                            site=site)
     report.print_run(summary)
 
 

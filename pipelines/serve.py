@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,10 +21,13 @@ STARTUP_SECONDS = 120
 
 
 @contextmanager
-def prefect_api() -> Iterator[bool]:
+def prefect_api(one_off: bool = False, while_starting: Callable[[], None] = lambda: None) -> Iterator[bool]:
     """Make PREFECT_API_URL point at a Prefect server: the one it names, or one started here on
-    loopback (then yields True, and stops it on the way out)."""
+    loopback (then yields True, and stops it on the way out). The server takes seconds to boot, in
+    its own process: `while_starting` runs meanwhile, with PREFECT_API_URL already set, so the heavy
+    imports overlap it. A one-off run starts it without the scheduler and other services."""
     if os.environ.get("PREFECT_API_URL"):
+        while_starting()
         yield False
         return
     with socket.socket() as probe:  # a free port on loopback
@@ -34,16 +37,19 @@ def prefect_api() -> Iterator[bool]:
     with log_path.open("ab") as log:
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-             "--port", str(port), "--analytics-off"],
+             "--port", str(port), "--analytics-off", *(["--no-services"] if one_off else [])],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         url = f"http://127.0.0.1:{port}/api"
+        os.environ["PREFECT_API_URL"] = url
         try:
+            while_starting()
             _wait_until_healthy(url, server, log_path)
-            os.environ["PREFECT_API_URL"] = url
-            print(f"Prefect server (pid {server.pid}) at {url}; UI at http://127.0.0.1:{port}; log {log_path}",
-                  flush=True)
+            if not one_off:
+                print(f"Prefect server (pid {server.pid}) at {url}; UI at http://127.0.0.1:{port}; log {log_path}",
+                      flush=True)
             yield True
         finally:
+            del os.environ["PREFECT_API_URL"]
             _stop(server)
 
 
