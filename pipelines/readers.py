@@ -1,7 +1,7 @@
-"""Read one extract file (CSV, Excel or Parquet) into DuckDB temp tables, every field as text:
+"""Read one extract file (CSV, Excel or Parquet) into DuckDB, every field as text:
 
 - raw_rows(source_row, <standard column names of its kind>): the data rows, headers mapped with
-  the site profile; source_row 1 is the first row after the header;
+  the site profile; source_row 1 is the first row after the header (a view of temp table raw_file);
 - raw_rejects(source_row, reasons): CSV lines that could not be split into the header's fields.
 
 Nothing from the file becomes SQL text: CSV columns are read as c1..cN and renamed here, Excel
@@ -151,6 +151,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, facts: FileFacts, prof
         FROM (SELECT line, 'csv_structure: ' || lower(error_type) || ' (' || arg_min(error_message, column_idx) || ')' AS reason
               FROM csv_rejects GROUP BY line, error_type)
         GROUP BY line""")
+    if not con.execute("SELECT count(*) FROM raw_rejects").fetchall()[0][0]:
+        return headers
     con.execute("""
         CREATE OR REPLACE TEMP TABLE raw_file AS
         WITH shifts AS (
@@ -240,7 +242,7 @@ def _map_columns(con: duckdb.DuckDBPyConnection, headers: list[str], profile: Si
     ignored += [headers[i - 1] for name, i in position.items() if name not in EXTRACT_COLUMNS[kind]]
     select = ", ".join(f"c{position[c]} AS {c}" if c in position else f"NULL::VARCHAR AS {c}"
                        for c in EXTRACT_COLUMNS[kind])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT parsed_row AS source_row, {select} FROM raw_file")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT parsed_row AS source_row, {select} FROM raw_file")
     note = f"columns not in the standard extract, not loaded: {', '.join(ignored)}" if ignored else None
     problem = f"not an {kind} extract: missing column(s) {', '.join(missing)}" if missing else None
     return Extract(kind, headers, note, problem)

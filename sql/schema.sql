@@ -50,7 +50,6 @@ CREATE TABLE IF NOT EXISTS orders (
     dq_flags                VARCHAR[] NOT NULL DEFAULT [],  -- flag checks the row failed (guideline/checks/orders.yaml)
     batch_id                BIGINT NOT NULL,
     source_row              BIGINT NOT NULL,
-    row_hash                VARCHAR NOT NULL,
     PRIMARY KEY (site, order_id)
 );
 
@@ -66,12 +65,24 @@ CREATE TABLE IF NOT EXISTS assessments (
     dq_flags         VARCHAR[] NOT NULL, -- flag checks the row failed (guideline/checks/assessments.yaml)
     batch_id         BIGINT NOT NULL,
     source_row       BIGINT NOT NULL,
-    row_hash         VARCHAR NOT NULL,
     PRIMARY KEY (site, patient_key, assessment_date, measure)
 );
 
 CREATE TABLE IF NOT EXISTS assessments_history AS
     SELECT *, NULL::BIGINT AS replaced_by_batch_id FROM assessments WITH NO DATA;
+
+-- What the derived tables (indication_resolution, order_audit, courses, cidp_review and the marts)
+-- were last built from; a run rebuilds them all when it changes, else only what its batches touched.
+CREATE TABLE IF NOT EXISTS derived_state (
+    fingerprint VARCHAR NOT NULL,  -- sha256 of the rule set id, guideline/ and sql/ (pipelines/classify.py)
+    built_at    TIMESTAMP NOT NULL
+);
+
+-- Databases made before repeats were told from corrections by comparing columns had a row_hash.
+ALTER TABLE orders DROP COLUMN IF EXISTS row_hash;
+ALTER TABLE orders_history DROP COLUMN IF EXISTS row_hash;
+ALTER TABLE assessments DROP COLUMN IF EXISTS row_hash;
+ALTER TABLE assessments_history DROP COLUMN IF EXISTS row_hash;
 
 -- One row per check per batch (guideline/checks/<kind>.yaml), as Great Expectations evaluated it.
 CREATE TABLE IF NOT EXISTS dq_results (

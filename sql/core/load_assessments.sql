@@ -6,7 +6,7 @@ SELECT s.*,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
         WHEN a.patient_key IS NULL THEN 'new'
-        WHEN a.row_hash = s.row_hash THEN 'unchanged'
+        WHEN a.value = s.value THEN 'unchanged'
         ELSE 'changed'
     END AS change_kind
 FROM checked AS s
@@ -15,7 +15,10 @@ LEFT JOIN assessments AS a
    AND a.assessment_date = s.assessment_date AND a.measure = s.measure;
 
 INSERT INTO quarantine (batch_id, source_row, reasons, record)
-SELECT $batch_id, source_row, reasons, raw_json FROM stg_changes WHERE change_kind = 'quarantined'
+SELECT $batch_id, s.source_row, s.reasons,
+       json_merge_patch(to_json(r), json_object('patient_id', NULL, 'patient_key', s.patient_key))
+FROM stg_changes AS s JOIN raw_rows AS r USING (source_row)
+WHERE s.change_kind = 'quarantined'
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
@@ -29,6 +32,6 @@ WHERE (site, patient_key, assessment_date, measure) IN (
     SELECT (site, patient_key, assessment_date, measure) FROM stg_changes WHERE change_kind = 'changed');
 
 INSERT INTO assessments BY NAME
-SELECT site, patient_key, assessment_date, measure, value, dq_flags, row_hash, source_row,
+SELECT site, patient_key, assessment_date, measure, value, dq_flags, source_row,
        $batch_id AS batch_id
 FROM stg_changes WHERE change_kind IN ('new', 'changed');

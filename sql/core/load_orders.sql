@@ -1,20 +1,33 @@
 -- Loads one checked orders file (temp table checked) as batch $batch_id, inside the caller's
 -- transaction. Each row is exactly one of: quarantined (it has reasons), unchanged (an identical
 -- copy of the loaded order), changed (a correction: the old row moves to orders_history), or new.
--- Lines that could not be split into fields (raw_rejects) are quarantined too.
+-- Lines that could not be split into fields (raw_rejects) are quarantined too. A quarantined row
+-- is kept as read (raw_rows), its patient id replaced by the key and its date of birth withheld.
 CREATE OR REPLACE TEMP TABLE stg_changes AS
 SELECT s.*,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
         WHEN o.order_id IS NULL THEN 'new'
-        WHEN o.row_hash = s.row_hash THEN 'unchanged'
+        WHEN (o.patient_key, o.age_years, o.sex, o.weight_kg, o.height_cm, o.order_date, o.start_date,
+              o.infusion_days, o.dose_g, o.product, o.indication, o.diagnosis_code, o.severity, o.refractory,
+              o.plasma_exchange, o.with_methylprednisolone, o.specialty, o.department, o.prescriber_id)
+             IS NOT DISTINCT FROM
+             (s.patient_key, s.age_years, s.sex, s.weight_kg, s.height_cm, s.order_date, s.start_date,
+              s.infusion_days, s.dose_g, s.product, s.indication, s.diagnosis_code, s.severity, s.refractory,
+              s.plasma_exchange, s.with_methylprednisolone, s.specialty, s.department, s.prescriber_id)
+            THEN 'unchanged'
         ELSE 'changed'
     END AS change_kind
 FROM checked AS s
 LEFT JOIN orders AS o ON o.site = s.site AND o.order_id = s.order_id;
 
 INSERT INTO quarantine (batch_id, source_row, reasons, record)
-SELECT $batch_id, source_row, reasons, raw_json FROM stg_changes WHERE change_kind = 'quarantined'
+SELECT $batch_id, s.source_row, s.reasons,
+       json_merge_patch(to_json(r), json_object(
+           'patient_id', NULL, 'patient_key', s.patient_key,
+           'date_of_birth', CASE WHEN blank_to_null(r.date_of_birth) IS NOT NULL THEN 'withheld' END))
+FROM stg_changes AS s JOIN raw_rows AS r USING (source_row)
+WHERE s.change_kind = 'quarantined'
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
@@ -29,6 +42,6 @@ WHERE (site, order_id) IN (SELECT (site, order_id) FROM stg_changes WHERE change
 INSERT INTO orders BY NAME
 SELECT order_id, site, patient_key, age_years, sex, weight_kg, height_cm, order_date, start_date,
        infusion_days, dose_g, product, indication, diagnosis_code, severity, refractory, plasma_exchange,
-       with_methylprednisolone, specialty, department, prescriber_id, dq_flags, row_hash, source_row,
+       with_methylprednisolone, specialty, department, prescriber_id, dq_flags, source_row,
        $batch_id AS batch_id
 FROM stg_changes WHERE change_kind IN ('new', 'changed');

@@ -1,7 +1,10 @@
 -- Grain: one row per staged row (stage.staged), with the results of the checks attached:
 -- reasons (every failed quarantine check, "id: message") and dq_flags (every failed flag check).
 -- When the whole file is rejected ($file_problem), every row is held back with that reason.
-CREATE OR REPLACE TEMP TABLE checked AS
+-- A view: the load reads it once.
+SET VARIABLE file_problem = $file_problem;
+
+CREATE OR REPLACE TEMP VIEW checked AS
 WITH
 failures AS (
     SELECT
@@ -15,7 +18,7 @@ failures AS (
 
 SELECT
     s.*,
-    CASE WHEN $file_problem IS NOT NULL THEN ['file_rejected: ' || $file_problem]
+    CASE WHEN getvariable('file_problem') IS NOT NULL THEN ['file_rejected: ' || getvariable('file_problem')]
          ELSE coalesce(f.reasons, []) END AS reasons,
     coalesce(f.dq_flags, []) AS dq_flags
 FROM stage.staged AS s

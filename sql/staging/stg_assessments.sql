@@ -1,6 +1,7 @@
 -- Grain: one row per data row of one assessments file (temp table raw_rows: text, standard names).
 -- Types the fields, recognises the measure through ref_measure_aliases, pseudonymises the patient,
--- and keeps what the checks registry (guideline/checks/assessments.yaml) needs.
+-- and keeps what the checks registry (guideline/checks/assessments.yaml) needs. As for orders,
+-- each distinct patient is hashed once and the quarantine record is built at load time.
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -11,18 +12,22 @@ raw AS (
     FROM raw_rows
 ),
 
+patients AS (
+    SELECT site, patient_id,
+           sha256($hmac_outer || unhex(sha256($hmac_inner || encode(site || chr(31) || patient_id)))) AS patient_key
+    FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
+),
+
 typed AS (
     SELECT
-        raw.source_row, raw.site,
-        CASE WHEN raw.patient_id IS NOT NULL THEN
-            sha256($hmac_outer || unhex(sha256($hmac_inner || encode(raw.site || chr(31) || raw.patient_id))))
-        END AS patient_key,
+        raw.source_row, raw.site, patients.patient_key,
         parse_date(raw.assessment_date, $date_formats) AS assessment_date,
         alias.measure,
         parse_number(raw.value, $decimal_comma) AS value,
         m.scale_min, m.scale_max,
         raw AS raw_record
     FROM raw
+    LEFT JOIN patients USING (site, patient_id)
     LEFT JOIN ref_measure_aliases AS alias
         ON alias.alias_key = upper(regexp_replace(coalesce(raw.measure, ''), '[^A-Za-z0-9]', '', 'g'))
     LEFT JOIN ref_measures AS m ON m.measure = alias.measure
@@ -30,7 +35,6 @@ typed AS (
 
 SELECT
     source_row, site, patient_key, assessment_date, measure, value,
-    md5(CAST(struct_pack(site, patient_key, assessment_date, measure, value) AS VARCHAR)) AS row_hash,
     -- for the checks
     CASE WHEN patient_key IS NOT NULL AND assessment_date IS NOT NULL AND measure IS NOT NULL THEN
         count(*) OVER (PARTITION BY site, patient_key, assessment_date, measure) END AS copies_in_file,
@@ -40,6 +44,5 @@ SELECT
     unparsed(raw_record.assessment_date, assessment_date) AS assessment_date_unparsed,
     unparsed(raw_record.measure, measure) AS measure_unknown,
     unparsed(raw_record.value, value) AS value_unparsed,
-    CASE WHEN value < scale_min OR value > scale_max THEN value END AS value_outside_scale,
-    json_merge_patch(to_json(raw_record), json_object('patient_id', NULL, 'patient_key', patient_key)) AS raw_json
+    CASE WHEN value < scale_min OR value > scale_max THEN value END AS value_outside_scale
 FROM typed;

@@ -2,6 +2,8 @@
 -- Types every field with the site profile's formats and units, derives age at order,
 -- pseudonymises the patient, and keeps what the checks registry (guideline/checks/orders.yaml)
 -- needs: <column>_text (present or not) and <column>_unparsed (present but unreadable).
+-- Each distinct patient is hashed once. The row as read, for quarantine, is built at load time
+-- for quarantined rows only (sql/core/load_orders.sql).
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -13,12 +15,15 @@ raw AS (
     FROM raw_rows
 ),
 
+patients AS (
+    SELECT site, patient_id,
+           sha256($hmac_outer || unhex(sha256($hmac_inner || encode(site || chr(31) || patient_id)))) AS patient_key
+    FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
+),
+
 typed AS (
     SELECT
-        source_row, order_id, site, patient_id,
-        CASE WHEN patient_id IS NOT NULL THEN
-            sha256($hmac_outer || unhex(sha256($hmac_inner || encode(site || chr(31) || patient_id))))
-        END AS patient_key,
+        source_row, order_id, site, patient_key,
         parse_number(age_years, $decimal_comma) AS age_given,
         parse_date(date_of_birth, $date_formats) AS date_of_birth,
         blank_to_null(sex) AS sex,
@@ -40,7 +45,7 @@ typed AS (
         blank_to_null(department) AS department,
         blank_to_null(prescriber_id) AS prescriber_id,
         raw AS raw_record
-    FROM raw
+    FROM raw LEFT JOIN patients USING (site, patient_id)
 ),
 
 derived AS (
@@ -57,9 +62,6 @@ SELECT
     age_years, sex, weight_kg, height_cm, order_date, start_date, infusion_days, dose_g, product,
     indication, diagnosis_code, severity, refractory, plasma_exchange, with_methylprednisolone,
     specialty, department, prescriber_id,
-    md5(CAST(struct_pack(order_id, site, patient_key, age_years, sex, weight_kg, height_cm, order_date,
-        start_date, infusion_days, dose_g, product, indication, diagnosis_code, severity, refractory,
-        plasma_exchange, with_methylprednisolone, specialty, department, prescriber_id) AS VARCHAR)) AS row_hash,
     -- for the checks
     CASE WHEN order_id IS NOT NULL THEN copies_in_file END AS copies_in_file,
     dose_g / nullif(weight_kg, 0) AS dose_g_per_kg,
@@ -78,10 +80,5 @@ SELECT
     CASE WHEN date_of_birth > order_date THEN 'withheld' END AS date_of_birth_after_order,
     unparsed(raw_record.refractory, refractory) AS refractory_unparsed,
     unparsed(raw_record.plasma_exchange, plasma_exchange) AS plasma_exchange_unparsed,
-    unparsed(raw_record.with_methylprednisolone, with_methylprednisolone) AS with_methylprednisolone_unparsed,
-    -- the row as read, for quarantine: patient_id replaced by its key, date of birth withheld
-    json_merge_patch(to_json(raw_record), json_object(
-        'patient_id', NULL, 'patient_key', patient_key,
-        'date_of_birth', CASE WHEN blank_to_null(raw_record.date_of_birth) IS NOT NULL THEN 'withheld' END
-    )) AS raw_json
+    unparsed(raw_record.with_methylprednisolone, with_methylprednisolone) AS with_methylprednisolone_unparsed
 FROM derived;
