@@ -21,8 +21,8 @@ def load_treatment() -> dict:
 
 
 def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = None) -> None:
-    """Rebuild `courses` then `cidp_review` from orders, order_audit and assessments (inside the
-    caller's transaction)."""
+    """Rebuild `courses` then `cidp_review` from orders, order_audit and assessments, for the
+    patients in scope (set by classify.classify_orders), inside the caller's transaction."""
     treatment = treatment or load_treatment()
     courses, review = treatment["courses"], treatment["cidp_review"]
     run_sql_file(con, "analysis/treatment_reference.sql")

@@ -1,11 +1,32 @@
 """Classify orders against a guideline rule set: all logic is in sql/audit/."""
+import hashlib
+from pathlib import Path
+
 import duckdb
 
 from pipelines.db import run_sql_file
+from pipelines.paths import GUIDELINE_DIR, SQL_DIR
+
+DERIVED_TABLES = ("indication_resolution", "order_audit", "courses", "cidp_review")
 
 
-def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str) -> None:
-    """Rebuild indication_resolution and order_audit from `orders`, with the reference data that
-    ingest.prepare wrote."""
+def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch: int = 0) -> None:
+    """Classify the orders loaded by batches numbered since_batch or later (0: rebuild every derived
+    table from scratch), with the reference data that ingest.prepare wrote. Also sets the patients
+    whose treatment analysis (pipelines/analyse.py) is rebuilt (sql/audit/scope.sql)."""
+    if since_batch == 0:
+        for table in DERIVED_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    run_sql_file(con, "audit/scope.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/indication_resolution.sql")
     run_sql_file(con, "audit/order_audit.sql", {"ruleset_id": ruleset_id})
+
+
+def fingerprint(ruleset_id: str, guideline: str | None) -> str:
+    """What the derived tables are built from: the rule set id, every file under guideline/ and
+    sql/, and a rule set file given with --guideline. When it changes, a run rebuilds them all."""
+    digest = hashlib.sha256(ruleset_id.encode())
+    extra = [Path(guideline)] if guideline and Path(guideline).is_file() else []
+    for path in sorted(p for folder in (GUIDELINE_DIR, SQL_DIR) for p in folder.rglob("*") if p.is_file()) + extra:
+        digest.update(str(path.relative_to(path.anchor)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

@@ -58,9 +58,9 @@ def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dic
 
 
 @task(cache_policy=NO_CACHE)
-def classify_orders(con, ruleset_id: str) -> None:
+def classify_orders(con, ruleset_id: str, since_batch: int) -> None:
     con.execute("BEGIN TRANSACTION")
-    classify.classify_orders(con, ruleset_id)
+    classify.classify_orders(con, ruleset_id, since_batch)
     con.execute("COMMIT")
 
 
@@ -72,9 +72,9 @@ def analyse_treatment(con) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def build_marts(con) -> None:
+def build_marts(con, fingerprint: str) -> None:
     """Materialise every sql/marts/ model as a table, so the dashboard reads small tables; then
-    describe every table and column in the database (sql/dictionary.yaml as COMMENT ON)."""
+    record what the derived tables were built from."""
     con.execute("BEGIN TRANSACTION")
     # Databases made before the marts were tables have mart_recommendation_summary as a view.
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
@@ -82,6 +82,16 @@ def build_marts(con) -> None:
         con.execute(f'DROP VIEW "{view}"')
     for path in sorted((SQL_DIR / "marts").glob("*.sql")):
         db.run_sql_file(con, f"marts/{path.name}")
+    con.execute("DELETE FROM derived_state")
+    con.execute("INSERT INTO derived_state VALUES (?, now()::TIMESTAMP)", [fingerprint])
+    con.execute("COMMIT")
+
+
+@task(cache_policy=NO_CACHE)
+def describe_database(con) -> None:
+    """Every table and column described (sql/dictionary.yaml as COMMENT ON), on every run: the
+    reference tables are written anew each time."""
+    con.execute("BEGIN TRANSACTION")
     dictionary.apply_comments(con)
     con.execute("COMMIT")
 
@@ -111,14 +121,19 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
         try:
             ingest.prepare(con, loaded)
             pads = pseudonym.hmac_pads(key)
+            first_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchall()[0][0]
             files = extract_files(inbox)
             with report.file_progress(len(files)) as done:
                 for path in files:
                     summary.batches.append(ingest_extract(con, path, site_profile, pads))
                     done(summary.batches[-1])
-            classify_orders(con, ruleset_id)
-            analyse_treatment(con)
-            build_marts(con)
+            built_from = classify.fingerprint(ruleset_id, guideline)
+            rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
+            if rebuild or any(batch.status != "skipped" for batch in summary.batches):
+                classify_orders(con, ruleset_id, 0 if rebuild else first_batch)
+                analyse_treatment(con)
+                build_marts(con, built_from)
+            describe_database(con)
             publishing = time.perf_counter()
             summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
             summary.dashboard_seconds = time.perf_counter() - publishing

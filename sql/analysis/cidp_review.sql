@@ -5,14 +5,15 @@
 --
 -- Maintenance intensity of a course: g/kg on dosing weight per week since the previous course. A
 -- run is a sequence of courses no more than $max_interval_days apart (start to start); its first
--- course is the loading (or restart) course, the rest are maintenance.
-CREATE OR REPLACE TABLE cidp_review AS
+-- course is the loading (or restart) course, the rest are maintenance. The patients in scope
+-- (sql/audit/scope.sql) are reviewed again.
+CREATE OR REPLACE TEMP TABLE review_in_scope AS
 WITH
 cidp_courses AS (
     SELECT site, patient_key, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
            days_since_previous_course,
            coalesce(days_since_previous_course <= $max_interval_days, false) AS is_maintenance
-    FROM courses
+    FROM courses SEMI JOIN patients_in_scope USING (site, patient_key)
     WHERE condition = 'cidp'
 ),
 
@@ -77,7 +78,9 @@ windows AS (
 ),
 
 heaviest_windows AS (
-    SELECT site, patient_key, max(window_g) AS max_window_g, arg_max(window_start, window_g) AS max_window_start
+    -- the earliest of equally heavy windows, so the reason reads the same on every run
+    SELECT site, patient_key, max(window_g) AS max_window_g,
+           arg_max(window_start, (window_g, -epoch(window_start))) AS max_window_start
     FROM windows
     GROUP BY ALL
 ),
@@ -225,3 +228,9 @@ SELECT
     round(max_window_g, 1) AS heaviest_window_g  -- most grams in any high-user window (12 months)
 FROM worded
 ORDER BY site, patient_key;
+
+CREATE TABLE IF NOT EXISTS cidp_review AS SELECT * FROM review_in_scope WITH NO DATA;
+
+DELETE FROM cidp_review WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO cidp_review SELECT * FROM review_in_scope;

@@ -2,7 +2,8 @@
 -- touch or fall within $gap_days of each other (guideline/treatment/courses.yaml). Dose per kg on
 -- actual and on dosing weight (Devine ideal body weight; adjusted weight when obese), the interval
 -- since the previous course, and a flag when the course exceeds the dose studied in the trials.
-CREATE OR REPLACE TABLE courses AS
+-- The patients in scope (sql/audit/scope.sql) get their courses rebuilt.
+CREATE OR REPLACE TEMP TABLE courses_in_scope AS
 WITH
 -- Height and sex left blank on an order are taken from the patient's nearest order that has
 -- them (the latest before, else the first after), so one blank field does not change the dosing weight.
@@ -15,7 +16,7 @@ treated AS (
         SELECT o.site, o.patient_key, coalesce(a.condition, 'unknown') AS condition, o.order_id,
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
-        FROM orders AS o
+        FROM orders AS o SEMI JOIN patients_in_scope USING (site, patient_key)
         JOIN order_audit AS a USING (site, order_id)
     )
     WINDOW
@@ -92,3 +93,9 @@ SELECT
              THEN 'course_above_studied_dose' END
     ], lambda flag: flag IS NOT NULL) AS flags
 FROM final;
+
+CREATE TABLE IF NOT EXISTS courses AS SELECT * FROM courses_in_scope WITH NO DATA;
+
+DELETE FROM courses WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO courses SELECT * FROM courses_in_scope;

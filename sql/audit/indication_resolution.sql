@@ -1,12 +1,13 @@
--- Grain: one row per distinct (indication, diagnosis_code) pair in `orders`.
+-- Grain: one row per distinct (indication, diagnosis_code) pair in `orders`; the pairs of the
+-- orders in scope (sql/audit/scope.sql) are resolved and replace their rows.
 -- Resolves free text and code to one condition from guideline/vocabulary/ and reads the text's
 -- qualifiers (severity, refractory, plasma exchange, methylprednisolone, uncertainty).
 -- Steps: normalise -> correct one- or two-letter misspellings against the vocabulary's own words
 -- -> whole-word term matches (highest specificity wins) -> longest ICD-10 prefix -> combine.
-CREATE OR REPLACE TABLE indication_resolution AS
+CREATE OR REPLACE TEMP TABLE resolved_in_scope AS
 WITH
 pairs AS (
-    SELECT DISTINCT indication, diagnosis_code FROM orders
+    SELECT DISTINCT indication, diagnosis_code FROM orders SEMI JOIN orders_in_scope USING (site, order_id)
 ),
 
 texts AS (
@@ -164,3 +165,10 @@ SELECT
         CASE WHEN uncertain AND condition_id IS NOT NULL THEN 'diagnosis_uncertain' END
     ], lambda flag: flag IS NOT NULL) AS flags
 FROM resolved;
+
+CREATE TABLE IF NOT EXISTS indication_resolution AS SELECT * FROM resolved_in_scope WITH NO DATA;
+
+DELETE FROM indication_resolution AS r USING resolved_in_scope AS n
+WHERE r.indication IS NOT DISTINCT FROM n.indication AND r.diagnosis_code IS NOT DISTINCT FROM n.diagnosis_code;
+
+INSERT INTO indication_resolution SELECT * FROM resolved_in_scope;

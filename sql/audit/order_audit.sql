@@ -1,9 +1,12 @@
--- Grain: one row per order in `orders`, classified with rule set $ruleset_id.
+-- Grain: one row per order in `orders`, classified with rule set $ruleset_id; the orders in scope
+-- (sql/audit/scope.sql) are classified and replace their rows. A verdict depends only on the
+-- order's profile (indication, code, age and the structured population columns), so each distinct
+-- profile is classified once and the result joined back to its orders.
 -- The order's condition comes from indication_resolution; its population (age, severity,
 -- refractory, plasma exchange, methylprednisolone) from the structured columns, falling back to
 -- the code and then the text. Rules of the condition are tried in rule_order: the first whose
 -- population matches gives the verdict. Flag rules add flags. See guideline/rulesets/.
-CREATE OR REPLACE TABLE order_audit AS
+CREATE OR REPLACE TEMP TABLE audit_in_scope AS
 WITH
 ruleset AS (
     SELECT * FROM guideline_rulesets WHERE ruleset_id = $ruleset_id
@@ -14,9 +17,24 @@ severity_terms AS (
     FROM ref_qualifier_terms WHERE qualifier = 'severity' GROUP BY 1
 ),
 
+scoped_orders AS (
+    SELECT order_id, site, patient_key, order_date, dose_g,
+           indication, diagnosis_code, age_years, severity, refractory, plasma_exchange, with_methylprednisolone
+    FROM orders SEMI JOIN orders_in_scope USING (site, order_id)
+),
+
+profiles AS (
+    SELECT row_number() OVER () AS profile_id, *
+    FROM (SELECT DISTINCT indication, diagnosis_code, age_years, severity, refractory, plasma_exchange,
+                          with_methylprednisolone
+          FROM scoped_orders)
+),
+
 order_facts AS (
     SELECT
-        o.order_id, o.site, o.patient_key, o.order_date, o.age_years, o.dose_g,
+        o.profile_id, o.indication, o.diagnosis_code, o.severity AS severity_given,
+        o.refractory AS refractory_given, o.plasma_exchange AS plasma_exchange_given,
+        o.with_methylprednisolone AS methylprednisolone_given, o.age_years,
         r.condition_id, r.matched_by, r.matched_terms, r.flags AS indication_flags,
         c.label AS condition_label, c.scope,
         coalesce(column_severity.value, r.code_severity, r.text_severity, 'unknown') AS severity,
@@ -27,7 +45,7 @@ order_facts AS (
              ELSE yes_no_unknown(o.plasma_exchange) END AS plasma_exchange,
         CASE WHEN o.with_methylprednisolone IS NULL THEN coalesce(r.text_methylprednisolone, 'unknown')
              ELSE yes_no_unknown(o.with_methylprednisolone) END AS with_methylprednisolone
-    FROM orders AS o
+    FROM profiles AS o
     JOIN indication_resolution AS r
       ON r.indication IS NOT DISTINCT FROM o.indication
      AND r.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
@@ -38,7 +56,7 @@ order_facts AS (
 -- Every rule of the rule set whose condition and population match the order: verdict rules
 -- (the first by rule_order wins) and flag rules (all apply).
 applicable_rules AS (
-    SELECT f.order_id, f.site, rule.*
+    SELECT f.profile_id, rule.*
     FROM order_facts AS f
     JOIN (SELECT 'verdict' AS kind, * FROM guideline_rules
           UNION ALL BY NAME
@@ -55,15 +73,15 @@ applicable_rules AS (
 
 rule_matches AS (
     SELECT * FROM applicable_rules WHERE kind = 'verdict'
-    QUALIFY row_number() OVER (PARTITION BY site, order_id ORDER BY rule_order) = 1
+    QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY rule_order) = 1
 ),
 
 flag_matches AS (
-    SELECT order_id, site,
+    SELECT profile_id,
            list(flag ORDER BY flag) AS flags,
            string_agg(statement || ' [' || section || ']', ' ' ORDER BY flag) AS notes
     FROM applicable_rules WHERE kind = 'flag'
-    GROUP BY order_id, site
+    GROUP BY profile_id
 ),
 
 verdicts AS (
@@ -87,50 +105,66 @@ verdicts AS (
             CASE WHEN m.with_methylprednisolone IS NOT NULL OR f.with_methylprednisolone = 'yes'
                  THEN 'IV methylprednisolone ' || f.with_methylprednisolone END) AS population_note
     FROM order_facts AS f
-    LEFT JOIN rule_matches AS m USING (site, order_id)
-    LEFT JOIN flag_matches AS fm USING (site, order_id)
+    LEFT JOIN rule_matches AS m USING (profile_id)
+    LEFT JOIN flag_matches AS fm USING (profile_id)
+),
+
+classified_profiles AS (
+    SELECT
+        v.indication, v.diagnosis_code, v.age_years, v.severity_given, v.refractory_given,
+        v.plasma_exchange_given, v.methylprednisolone_given,
+        v.condition_id AS condition,
+        v.evidence_level,
+        v.recommendation,
+        list_sort(list_distinct(list_concat(
+            v.indication_flags, v.rule_flags, coalesce(v.flag_rule_flags, []),
+            CASE WHEN v.severity_unreadable THEN ['severity_not_recognised'] ELSE [] END))) AS flags,
+        rec.label
+        || coalesce(' (Level ' || v.evidence_level || ')', '') || '. '
+        || CASE
+            WHEN v.condition_id IS NULL THEN
+                'No usable indication: '
+                || CASE WHEN list_contains(v.indication_flags, 'indication_ambiguous')
+                            THEN 'the text names more than one condition and no diagnosis code settles it.'
+                        WHEN list_contains(v.indication_flags, 'code_ambiguous')
+                            THEN 'the diagnosis code covers more than one condition and the text does not say which.'
+                        WHEN list_contains(v.indication_flags, 'indication_not_recognised')
+                            THEN 'the indication text names no condition in the vocabulary.'
+                        WHEN list_contains(v.indication_flags, 'indication_placeholder')
+                            THEN 'the indication is a placeholder, not a diagnosis.'
+                        ELSE 'the indication is blank.' END
+                || CASE WHEN list_contains(v.indication_flags, 'code_not_recognised')
+                            THEN ' The diagnosis code is not one the vocabulary knows.' ELSE '' END
+            WHEN v.rule_id IS NULL THEN
+                v.condition_label || ' (from ' || v.matched_by || '): ' || rs.short_name
+                || ' does not grade IVIg for this condition.'
+            ELSE
+                v.condition_label || ' (from ' || v.matched_by || '; ' || v.population_note || '): '
+                || v.statement || ' [' || rs.short_name || ', ' || v.section || ']'
+        END
+        || CASE WHEN v.flag_notes IS NOT NULL THEN ' Also: ' || v.flag_notes ELSE '' END AS rationale,
+        rs.ruleset_id AS guideline_id,
+        rs.version AS guideline_version,
+        v.rule_id,
+        v.section AS guideline_section
+    FROM verdicts AS v
+    CROSS JOIN ruleset AS rs
+    JOIN ref_recommendations AS rec USING (recommendation)
 )
 
 SELECT
-    v.order_id,
-    v.site,
-    v.patient_key,
-    v.order_date,
-    v.condition_id AS condition,
-    v.evidence_level,
-    v.recommendation,
-    list_sort(list_distinct(list_concat(
-        v.indication_flags, v.rule_flags, coalesce(v.flag_rule_flags, []),
-        CASE WHEN v.severity_unreadable THEN ['severity_not_recognised'] ELSE [] END))) AS flags,
-    rec.label
-    || coalesce(' (Level ' || v.evidence_level || ')', '') || '. '
-    || CASE
-        WHEN v.condition_id IS NULL THEN
-            'No usable indication: '
-            || CASE WHEN list_contains(v.indication_flags, 'indication_ambiguous')
-                        THEN 'the text names more than one condition and no diagnosis code settles it.'
-                    WHEN list_contains(v.indication_flags, 'code_ambiguous')
-                        THEN 'the diagnosis code covers more than one condition and the text does not say which.'
-                    WHEN list_contains(v.indication_flags, 'indication_not_recognised')
-                        THEN 'the indication text names no condition in the vocabulary.'
-                    WHEN list_contains(v.indication_flags, 'indication_placeholder')
-                        THEN 'the indication is a placeholder, not a diagnosis.'
-                    ELSE 'the indication is blank.' END
-            || CASE WHEN list_contains(v.indication_flags, 'code_not_recognised')
-                        THEN ' The diagnosis code is not one the vocabulary knows.' ELSE '' END
-        WHEN v.rule_id IS NULL THEN
-            v.condition_label || ' (from ' || v.matched_by || '): ' || rs.short_name
-            || ' does not grade IVIg for this condition.'
-        ELSE
-            v.condition_label || ' (from ' || v.matched_by || '; ' || v.population_note || '): '
-            || v.statement || ' [' || rs.short_name || ', ' || v.section || ']'
-    END
-    || CASE WHEN v.flag_notes IS NOT NULL THEN ' Also: ' || v.flag_notes ELSE '' END AS rationale,
-    rs.ruleset_id AS guideline_id,
-    rs.version AS guideline_version,
-    v.rule_id,
-    v.section AS guideline_section,
-    v.dose_g
-FROM verdicts AS v
-CROSS JOIN ruleset AS rs
-JOIN ref_recommendations AS rec USING (recommendation);
+    o.order_id, o.site, o.patient_key, o.order_date, c.condition, c.evidence_level, c.recommendation, c.flags,
+    c.rationale, c.guideline_id, c.guideline_version, c.rule_id, c.guideline_section, o.dose_g
+FROM scoped_orders AS o
+JOIN classified_profiles AS c
+  ON c.indication IS NOT DISTINCT FROM o.indication AND c.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
+ AND c.age_years IS NOT DISTINCT FROM o.age_years AND c.severity_given IS NOT DISTINCT FROM o.severity
+ AND c.refractory_given IS NOT DISTINCT FROM o.refractory
+ AND c.plasma_exchange_given IS NOT DISTINCT FROM o.plasma_exchange
+ AND c.methylprednisolone_given IS NOT DISTINCT FROM o.with_methylprednisolone;
+
+CREATE TABLE IF NOT EXISTS order_audit AS SELECT * FROM audit_in_scope WITH NO DATA;
+
+DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_in_scope);
+
+INSERT INTO order_audit SELECT * FROM audit_in_scope;
