@@ -25,11 +25,15 @@ treated AS (
                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
 
+-- is_last: the next order starts a new course (or there is none); the course's latest order,
+-- whose weight, height and sex the course takes.
 chained AS (
     SELECT *,
-        max(end_date) OVER (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+        max(end_date) OVER (by_condition ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end,
+        coalesce(lead(start_date) OVER by_condition
+                 > max(end_date) OVER (by_condition ROWS UNBOUNDED PRECEDING) + $gap_days, true) AS is_last
     FROM treated
+    WINDOW by_condition AS (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id)
 ),
 
 numbered AS (
@@ -43,10 +47,10 @@ grouped AS (
     SELECT site, patient_key, condition, course_number,
         min(start_date) AS start_date, max(end_date) AS end_date, count(*) AS n_orders,
         sum(dose_g) AS total_g,
-        arg_max(order_id, (start_date, order_id)) AS latest_order_id,
-        arg_max(weight_kg, (start_date, order_id)) AS weight_kg,
-        arg_max(height_cm, (start_date, order_id)) FILTER (WHERE height_cm IS NOT NULL) AS height_cm,
-        arg_max(sex, (start_date, order_id)) FILTER (WHERE sex IS NOT NULL) AS sex,
+        any_value(order_id) FILTER (WHERE is_last) AS latest_order_id,
+        any_value(weight_kg) FILTER (WHERE is_last) AS weight_kg,
+        any_value(height_cm) FILTER (WHERE is_last) AS height_cm,  -- blank only if blank on every order
+        any_value(sex) FILTER (WHERE is_last) AS sex,
         min(age_years) AS age_years
     FROM numbered
     GROUP BY ALL
