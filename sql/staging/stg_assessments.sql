@@ -5,7 +5,7 @@
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
-raw AS (
+raw AS NOT MATERIALIZED (  -- inlined into each use: cheaper than a copy of the file
     SELECT * REPLACE (
         blank_to_null(patient_id) AS patient_id,
         coalesce(blank_to_null(site), $default_site) AS site)

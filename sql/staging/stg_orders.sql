@@ -7,12 +7,19 @@
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
-raw AS (
+raw AS NOT MATERIALIZED (  -- inlined into each use: cheaper than a copy of the file
     SELECT * REPLACE (
         blank_to_null(order_id) AS order_id,
         blank_to_null(patient_id) AS patient_id,
         coalesce(blank_to_null(site), $default_site) AS site)
     FROM raw_rows
+),
+
+-- order ids given more than once in the file (few): a narrow aggregate, not a window over whole rows
+repeated AS (
+    SELECT site, order_id, count(*) AS copies_in_file
+    FROM raw WHERE order_id IS NOT NULL
+    GROUP BY ALL HAVING count(*) > 1
 ),
 
 patients AS (
@@ -44,7 +51,8 @@ typed AS (
         blank_to_null(specialty) AS specialty,
         blank_to_null(department) AS department,
         blank_to_null(prescriber_id) AS prescriber_id,
-        raw AS raw_record
+        struct_pack(weight_kg, height_cm, dose_g, order_date, start_date, infusion_days, age_years, date_of_birth,
+                    refractory, plasma_exchange, with_methylprednisolone) AS raw_record  -- the text, for the checks
     FROM raw LEFT JOIN patients USING (site, patient_id)
 ),
 
@@ -52,8 +60,7 @@ derived AS (
     SELECT *,
         CAST(coalesce(date_sub('year', date_of_birth, order_date), floor(age_given)) AS INTEGER) AS age_years,
         coalesce(start_date_given, order_date) AS start_date,
-        coalesce(infusion_days_given, 1) AS infusion_days,
-        count(*) OVER (PARTITION BY site, order_id) AS copies_in_file
+        coalesce(infusion_days_given, 1) AS infusion_days
     FROM typed
 )
 
@@ -63,7 +70,7 @@ SELECT
     indication, diagnosis_code, severity, refractory, plasma_exchange, with_methylprednisolone,
     specialty, department, prescriber_id,
     -- for the checks
-    CASE WHEN order_id IS NOT NULL THEN copies_in_file END AS copies_in_file,
+    CASE WHEN order_id IS NOT NULL THEN coalesce(repeated.copies_in_file, 1) END AS copies_in_file,
     dose_g / nullif(weight_kg, 0) AS dose_g_per_kg,
     blank_to_null(raw_record.weight_kg) AS weight_kg_text,
     blank_to_null(raw_record.dose_g) AS dose_g_text,
@@ -81,4 +88,4 @@ SELECT
     unparsed(raw_record.refractory, refractory) AS refractory_unparsed,
     unparsed(raw_record.plasma_exchange, plasma_exchange) AS plasma_exchange_unparsed,
     unparsed(raw_record.with_methylprednisolone, with_methylprednisolone) AS with_methylprednisolone_unparsed
-FROM derived;
+FROM derived LEFT JOIN repeated USING (site, order_id);
