@@ -18,8 +18,8 @@ def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch
         for table in DERIVED_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
     run_sql_file(con, "audit/scope.sql", {"since_batch": since_batch})
-    run_sql_file(con, "audit/indication_resolution.sql")
-    run_sql_file(con, "audit/order_audit.sql", {"ruleset_id": ruleset_id})
+    run_sql_file(con, "audit/indication_resolution.sql", {"since_batch": since_batch})
+    run_sql_file(con, "audit/order_audit.sql", {"ruleset_id": ruleset_id, "since_batch": since_batch})
 
 
 def fingerprint(ruleset_id: str, guideline: str | None) -> str:

@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS quarantine (
     record      JSON             -- the row as read, patient_id replaced by patient_key, date_of_birth withheld
 );
 
+-- One row per (site, order_id), and per (site, patient_key, assessment_date, measure) in assessments:
+-- the loads keep them unique (a key twice in one file is quarantined, a correction replaces the old
+-- row). They are not declared as primary keys: DuckDB holds a key's index in memory for every
+-- insert, about 1 GB at 10 million orders (docs/performance.md).
 CREATE TABLE IF NOT EXISTS orders (
     order_id                VARCHAR NOT NULL,
     site                    VARCHAR NOT NULL,
@@ -49,8 +53,7 @@ CREATE TABLE IF NOT EXISTS orders (
     prescriber_id           VARCHAR,
     dq_flags                VARCHAR[] NOT NULL DEFAULT [],  -- flag checks the row failed (guideline/checks/orders.yaml)
     batch_id                BIGINT NOT NULL,
-    source_row              BIGINT NOT NULL,
-    PRIMARY KEY (site, order_id)
+    source_row              BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS orders_history AS
@@ -64,8 +67,7 @@ CREATE TABLE IF NOT EXISTS assessments (
     value            DOUBLE NOT NULL,
     dq_flags         VARCHAR[] NOT NULL, -- flag checks the row failed (guideline/checks/assessments.yaml)
     batch_id         BIGINT NOT NULL,
-    source_row       BIGINT NOT NULL,
-    PRIMARY KEY (site, patient_key, assessment_date, measure)
+    source_row       BIGINT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS assessments_history AS

@@ -1,5 +1,5 @@
--- Grain: one row per distinct (indication, diagnosis_code) pair in `orders`; the pairs of the
--- orders in scope (sql/audit/scope.sql) are resolved and replace their rows.
+-- Grain: one row per distinct (indication, diagnosis_code) pair in `orders`; the pairs of orders
+-- loaded by batches since $since_batch (sql/audit/scope.sql) are resolved and replace their rows.
 -- Resolves free text and code to one condition from guideline/vocabulary/ and reads the text's
 -- qualifiers (severity, refractory, plasma exchange, methylprednisolone, uncertainty).
 -- Steps: normalise -> correct one- or two-letter misspellings against the vocabulary's own words
@@ -7,7 +7,7 @@
 CREATE OR REPLACE TEMP TABLE resolved_in_scope AS
 WITH
 pairs AS (
-    SELECT DISTINCT indication, diagnosis_code FROM orders SEMI JOIN orders_in_scope USING (site, order_id)
+    SELECT DISTINCT indication, diagnosis_code FROM orders WHERE batch_id >= $since_batch
 ),
 
 texts AS (

@@ -1,7 +1,7 @@
--- Grain: one row per order in `orders`, classified with rule set $ruleset_id; the orders in scope
--- (sql/audit/scope.sql) are classified and replace their rows. A verdict depends only on the
--- order's profile (indication, code, age and the structured population columns), so each distinct
--- profile is classified once and the result joined back to its orders.
+-- Grain: one row per order in `orders`, classified with rule set $ruleset_id; the orders loaded by
+-- batches since $since_batch (sql/audit/scope.sql) are classified and replace their rows. A verdict
+-- depends only on the order's profile (indication, code, age and the structured population
+-- columns), so each distinct profile is classified once and the result joined back to its orders.
 -- The order's condition comes from indication_resolution; its population (age, severity,
 -- refractory, plasma exchange, methylprednisolone) from the structured columns, falling back to
 -- the code and then the text. Rules of the condition are tried in rule_order: the first whose
@@ -20,7 +20,7 @@ severity_terms AS (
 scoped_orders AS (
     SELECT order_id, site, patient_key, order_date, dose_g,
            indication, diagnosis_code, age_years, severity, refractory, plasma_exchange, with_methylprednisolone
-    FROM orders SEMI JOIN orders_in_scope USING (site, order_id)
+    FROM orders WHERE batch_id >= $since_batch
 ),
 
 profiles AS (
@@ -165,6 +165,6 @@ JOIN classified_profiles AS c
 
 CREATE TABLE IF NOT EXISTS order_audit AS SELECT * FROM audit_in_scope WITH NO DATA;
 
-DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_in_scope);
+DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
 
 INSERT INTO order_audit SELECT * FROM audit_in_scope;

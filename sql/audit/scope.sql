@@ -1,9 +1,12 @@
 -- What this run's classification and treatment analysis must (re)build: the orders loaded by
--- batches numbered $since_batch or later, and the patients of those orders, of the rows they
--- replaced and of new assessments. $since_batch = 0 means everything (a full rebuild, when the
--- guideline data or the SQL changed). Each derived table then replaces its rows in scope.
-CREATE OR REPLACE TEMP TABLE orders_in_scope AS
-SELECT site, order_id FROM orders WHERE batch_id >= $since_batch;
+-- batches numbered $since_batch or later (read as such by sql/audit/indication_resolution.sql and
+-- order_audit.sql), and the patients of those orders, of the rows they replaced and of new
+-- assessments. $since_batch = 0 means everything: a full rebuild, when the guideline data or the
+-- SQL changed, into derived tables dropped beforehand. Each derived table replaces its rows in scope.
+
+-- orders whose earlier classification is replaced (none in a full rebuild: the table was dropped)
+CREATE OR REPLACE TEMP TABLE orders_to_replace AS
+SELECT site, order_id FROM orders WHERE $since_batch > 0 AND batch_id >= $since_batch;
 
 CREATE OR REPLACE TEMP TABLE patients_in_scope AS
 SELECT site, patient_key FROM orders WHERE batch_id >= $since_batch
