@@ -6,12 +6,14 @@
 CREATE OR REPLACE TABLE mart_usage_by_group AS
 WITH
 audited AS (
-    SELECT a.site, a.patient_key, a.dose_g,
+    -- every order is in order_audit; only the few weak-evidence ones are looked up there
+    SELECT o.site, o.patient_key, o.dose_g,
         coalesce(blank_to_null(trim(o.specialty)), '(not recorded)') AS specialty,
-        a.site || ' ' || coalesce(blank_to_null(trim(o.prescriber_id)), '(not recorded)') AS prescriber,
-        a.recommendation IN ('insufficient_evidence', 'should_not') AS weak
-    FROM order_audit AS a
-    JOIN orders AS o USING (site, order_id)
+        o.site || ' ' || coalesce(blank_to_null(trim(o.prescriber_id)), '(not recorded)') AS prescriber,
+        weak.order_id IS NOT NULL AS weak
+    FROM orders AS o
+    LEFT JOIN (SELECT site, order_id FROM order_audit
+               WHERE recommendation IN ('insufficient_evidence', 'should_not')) AS weak USING (site, order_id)
 ),
 
 grouped AS (
