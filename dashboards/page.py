@@ -27,10 +27,14 @@ class Table:
     total: int
 
 
-def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime) -> Path:
-    """Write <out>/dashboard.html and <out>/exports/*.csv from the marts."""
-    exports = {name: export(con, name, out_dir / "exports" / f"{name.removeprefix('mart_')}.csv")
-               for name in EXPORTS}
+def export_lists(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Path]:
+    """Write <out>/exports/*.csv, the full lists, from the marts (they grow with the orders)."""
+    return {name: export(con, name, out_dir / "exports" / f"{name.removeprefix('mart_')}.csv") for name in EXPORTS}
+
+
+def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime,
+            exports: dict[str, Path]) -> Path:
+    """Write <out>/dashboard.html from the marts, linking the exported lists."""
     summary = con.sql("SELECT * FROM mart_recommendation_summary").pl()
     by_condition = con.sql("SELECT * FROM mart_condition_recommendation").pl()
     charts = {

@@ -97,8 +97,13 @@ def describe_database(con) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def publish_dashboard(con, out_dir: Path, ruleset_id: str, run_started: datetime) -> Path:
-    return page.publish(con, out_dir, ruleset_id, run_started)
+def export_lists(con, out_dir: Path) -> dict[str, Path]:
+    return page.export_lists(con, out_dir)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_dashboard(con, out_dir: Path, ruleset_id: str, run_started: datetime, exports: dict[str, Path]) -> Path:
+    return page.publish(con, out_dir, ruleset_id, run_started, exports)
 
 
 @task(cache_policy=NO_CACHE)
@@ -134,8 +139,9 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
                 analyse_treatment(con)
                 build_marts(con, built_from)
             describe_database(con)
+            exports = export_lists(con, out_dir)
             publishing = time.perf_counter()
-            summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started)
+            summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started, exports)
             summary.dashboard_seconds = time.perf_counter() - publishing
             publish_summary(con, summary)
         finally:
