@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.db import run_sql_file
-from pipelines.paths import GUIDELINE_DIR, SQL_DIR
+from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 
 DERIVED_TABLES = ("indication_resolution", "order_audit", "courses", "cidp_review")
 
@@ -26,7 +26,10 @@ def fingerprint(ruleset_id: str, guideline: str | None) -> str:
     """What the derived tables are built from: the rule set id, every file under guideline/ and
     sql/, and a rule set file given with --guideline. When it changes, a run rebuilds them all."""
     digest = hashlib.sha256(ruleset_id.encode())
-    extra = [Path(guideline)] if guideline and Path(guideline).is_file() else []
-    for path in sorted(p for folder in (GUIDELINE_DIR, SQL_DIR) for p in folder.rglob("*") if p.is_file()) + extra:
-        digest.update(str(path.relative_to(path.anchor)).encode() + b"\0" + path.read_bytes())
+    ours = sorted(p for folder in (GUIDELINE_DIR, SQL_DIR) for p in folder.rglob("*") if p.is_file())
+    named = [(str(p.relative_to(PROJECT_ROOT)), p) for p in ours]  # the same wherever installed
+    if guideline and Path(guideline).is_file():
+        named.append(("--guideline", Path(guideline)))
+    for name, path in named:
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
