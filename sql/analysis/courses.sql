@@ -5,23 +5,29 @@
 -- The patients in scope (sql/audit/scope.sql) get their courses rebuilt.
 CREATE OR REPLACE TEMP TABLE courses_in_scope AS
 WITH
+-- A number for each patient: windows sort on it rather than on the 64-character patient_key.
+patients AS (
+    SELECT site, patient_key, row_number() OVER () AS patient_number FROM patients_in_scope
+),
+
 -- Height and sex left blank on an order are taken from the patient's nearest order that has
 -- them (the latest before, else the first after), so one blank field does not change the dosing weight.
 treated AS (
-    SELECT site, patient_key, condition, order_id, start_date, end_date, dose_g, weight_kg, age_years,
+    SELECT patient_number, condition, order_id, start_date, end_date, dose_g, weight_kg, age_years,
         coalesce(height_cm, last_value(height_cm IGNORE NULLS) OVER before,
                  first_value(height_cm IGNORE NULLS) OVER after) AS height_cm,
         coalesce(sex, last_value(sex IGNORE NULLS) OVER before, first_value(sex IGNORE NULLS) OVER after) AS sex
     FROM (
-        SELECT o.site, o.patient_key, coalesce(a.condition, 'unknown') AS condition, o.order_id,
+        SELECT p.patient_number, coalesce(a.condition, 'unknown') AS condition, o.order_id,
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
-        FROM orders AS o SEMI JOIN patients_in_scope USING (site, patient_key)
+        FROM orders AS o
+        JOIN patients AS p USING (site, patient_key)
         JOIN order_audit AS a USING (site, order_id)
     )
     WINDOW
-        before AS (PARTITION BY site, patient_key ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
-        after AS (PARTITION BY site, patient_key ORDER BY start_date, order_id
+        before AS (PARTITION BY patient_number ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
+        after AS (PARTITION BY patient_number ORDER BY start_date, order_id
                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
 
@@ -33,18 +39,18 @@ chained AS (
         coalesce(lead(start_date) OVER by_condition
                  > max(end_date) OVER (by_condition ROWS UNBOUNDED PRECEDING) + $gap_days, true) AS is_last
     FROM treated
-    WINDOW by_condition AS (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id)
+    WINDOW by_condition AS (PARTITION BY patient_number, condition ORDER BY start_date, order_id)
 ),
 
 numbered AS (
     SELECT *,
         sum(CASE WHEN previous_end IS NULL OR start_date > previous_end + $gap_days THEN 1 ELSE 0 END)
-            OVER (PARTITION BY site, patient_key, condition ORDER BY start_date, order_id) AS course_number
+            OVER (PARTITION BY patient_number, condition ORDER BY start_date, order_id) AS course_number
     FROM chained
 ),
 
 grouped AS (
-    SELECT site, patient_key, condition, course_number,
+    SELECT patient_number, condition, course_number,
         min(start_date) AS start_date, max(end_date) AS end_date, count(*) AS n_orders,
         sum(dose_g) AS total_g,
         any_value(order_id) FILTER (WHERE is_last) AS latest_order_id,
@@ -77,7 +83,7 @@ final AS (
     SELECT d.*,
         CASE dosing_weight_basis WHEN 'adjusted' THEN ibw_kg + $adjusted_fraction * (weight_kg - ibw_kg)
              ELSE weight_kg END AS dosing_weight_kg,
-        start_date - lag(start_date) OVER (PARTITION BY site, patient_key, condition ORDER BY course_number)
+        start_date - lag(start_date) OVER (PARTITION BY patient_number, condition ORDER BY course_number)
             AS days_since_previous_course,
         r.max_g_per_kg_per_course AS studied_max_g_per_kg
     FROM dosing AS d
@@ -85,7 +91,7 @@ final AS (
 )
 
 SELECT
-    site, patient_key, condition, course_number, start_date, end_date, n_orders, latest_order_id,
+    p.site, p.patient_key, condition, course_number, start_date, end_date, n_orders, latest_order_id,
     round(total_g, 3) AS total_g, weight_kg, height_cm, sex, age_years,
     round(ibw_kg, 2) AS ibw_kg, round(bmi, 1) AS bmi, dosing_weight_basis,
     round(dosing_weight_kg, 2) AS dosing_weight_kg,
@@ -96,7 +102,7 @@ SELECT
         CASE WHEN total_g / dosing_weight_kg > studied_max_g_per_kg * (1 + $tolerance)
              THEN 'course_above_studied_dose' END
     ], lambda flag: flag IS NOT NULL) AS flags
-FROM final;
+FROM final JOIN patients AS p USING (patient_number);
 
 CREATE TABLE IF NOT EXISTS courses AS SELECT * FROM courses_in_scope WITH NO DATA;
 
