@@ -67,14 +67,14 @@ patients AS (
     GROUP BY ALL
 ),
 
--- Grams in any window of $high_user_window_months starting at a course.
+-- Grams in any window of $high_user_window_months starting at a course: the courses from its start
+-- to the day before the same date that many months on (a patient's CIDP courses start on different days).
 windows AS (
-    SELECT a.site, a.patient_key, a.start_date AS window_start, sum(b.total_g) AS window_g
-    FROM cidp_courses AS a
-    JOIN cidp_courses AS b
-        ON b.site = a.site AND b.patient_key = a.patient_key
-        AND b.start_date >= a.start_date AND b.start_date < a.start_date + to_months($high_user_window_months)
-    GROUP BY ALL
+    SELECT site, patient_key, start_date AS window_start,
+        sum(total_g) OVER (PARTITION BY site, patient_key ORDER BY start_date
+                           RANGE BETWEEN CURRENT ROW
+                                 AND (to_months($high_user_window_months) - INTERVAL 1 DAY) FOLLOWING) AS window_g
+    FROM cidp_courses
 ),
 
 heaviest_windows AS (
