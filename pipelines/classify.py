@@ -7,19 +7,22 @@ import duckdb
 from pipelines.db import run_sql_file
 from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 
-DERIVED_TABLES = ("indication_resolution", "order_audit", "courses", "cidp_review")
+DERIVED_TABLES = ("indication_resolution", "order_audit", "patient_condition_usage", "patient_group_usage",
+                  "courses", "cidp_review")
 
 
 def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch: int = 0) -> None:
     """Classify the orders loaded by batches numbered since_batch or later (0: rebuild every derived
-    table from scratch), with the reference data that ingest.prepare wrote. Also sets the patients
-    whose treatment analysis (pipelines/analyse.py) is rebuilt (sql/audit/scope.sql)."""
+    table from scratch), with the reference data that ingest.prepare wrote, and sum up the usage of
+    the patients they touched. Also sets the patients whose treatment analysis (pipelines/analyse.py)
+    is rebuilt (sql/audit/scope.sql)."""
     if since_batch == 0:
         for table in DERIVED_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
     run_sql_file(con, "audit/scope.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/indication_resolution.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/order_audit.sql", {"ruleset_id": ruleset_id, "since_batch": since_batch})
+    run_sql_file(con, "audit/patient_usage.sql")
 
 
 def fingerprint(ruleset_id: str, guideline: str | None) -> str:

@@ -2,13 +2,9 @@
 -- Orders, patients and grams, with shares of the total; the run summary and dashboards read this.
 CREATE OR REPLACE TABLE mart_recommendation_summary AS
 WITH
-audited AS (
-    SELECT recommendation, patient_key, dose_g FROM order_audit
-),
-
 totals AS (
-    SELECT recommendation, count(*) AS orders, count(DISTINCT patient_key) AS patients, sum(dose_g) AS grams
-    FROM audited GROUP BY recommendation
+    SELECT recommendation, sum(orders)::BIGINT AS orders, count(DISTINCT patient_key) AS patients, sum(grams) AS grams
+    FROM patient_condition_usage GROUP BY recommendation
 )
 
 SELECT

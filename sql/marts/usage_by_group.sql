@@ -5,28 +5,12 @@
 -- the same page. Only the shown text leaves this model.
 CREATE OR REPLACE TABLE mart_usage_by_group AS
 WITH
-audited AS (
-    -- every order is in order_audit; only the few weak-evidence ones are looked up there
-    SELECT o.site, o.patient_key, o.dose_g,
-        coalesce(blank_to_null(trim(o.specialty)), '(not recorded)') AS specialty,
-        o.site || ' ' || coalesce(blank_to_null(trim(o.prescriber_id)), '(not recorded)') AS prescriber,
-        weak.order_id IS NOT NULL AS weak
-    FROM orders AS o
-    LEFT JOIN (SELECT site, order_id FROM order_audit
-               WHERE recommendation IN ('insufficient_evidence', 'should_not')) AS weak USING (site, order_id)
-),
-
+-- patient_group_usage has one row per patient in each group
 grouped AS (
-    SELECT
-        CASE WHEN grouping(specialty) = 0 THEN 'specialty'
-             WHEN grouping(prescriber) = 0 THEN 'prescriber' ELSE 'site' END AS dimension,
-        coalesce(specialty, prescriber, site) AS group_value,
-        count(*) AS orders,
-        count(DISTINCT (site, patient_key)) AS patients,
-        count(*) FILTER (WHERE weak) AS weak_orders,
-        sum(dose_g) AS grams
-    FROM audited
-    GROUP BY GROUPING SETS ((specialty), (prescriber), (site))
+    SELECT dimension, group_value, sum(orders)::BIGINT AS orders, count(*) AS patients,
+           sum(weak_orders)::BIGINT AS weak_orders, sum(grams) AS grams
+    FROM patient_group_usage
+    GROUP BY ALL
 ),
 
 cells AS (

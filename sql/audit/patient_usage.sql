@@ -1,0 +1,45 @@
+-- Grain: one row per patient and group they were treated in: per condition and recommendation
+-- (patient_condition_usage), and per specialty, prescriber and site (patient_group_usage), with
+-- their orders and grams. The marts then count a group's patients as its rows instead of counting
+-- distinct patients over every order; the patients in scope (sql/audit/scope.sql) get their rows
+-- rebuilt, so a run's work follows the patients it touched.
+CREATE OR REPLACE TEMP TABLE condition_usage_in_scope AS
+SELECT site, patient_key, condition, recommendation, count(*) AS orders, sum(dose_g) AS grams,
+       min(order_date) AS first_order_date, max(order_date) AS last_order_date
+FROM order_audit SEMI JOIN patients_in_scope USING (site, patient_key)
+GROUP BY ALL;
+
+CREATE TABLE IF NOT EXISTS patient_condition_usage AS SELECT * FROM condition_usage_in_scope WITH NO DATA;
+
+DELETE FROM patient_condition_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO patient_condition_usage SELECT * FROM condition_usage_in_scope;
+
+CREATE OR REPLACE TEMP TABLE group_usage_in_scope AS
+WITH
+audited AS (
+    -- every order is in order_audit; only the few weak-evidence ones are looked up there
+    SELECT o.site, o.patient_key, o.dose_g,
+        coalesce(blank_to_null(trim(o.specialty)), '(not recorded)') AS specialty,
+        o.site || ' ' || coalesce(blank_to_null(trim(o.prescriber_id)), '(not recorded)') AS prescriber,
+        weak.order_id IS NOT NULL AS weak
+    FROM orders AS o SEMI JOIN patients_in_scope USING (site, patient_key)
+    LEFT JOIN (SELECT site, order_id FROM order_audit
+               WHERE recommendation IN ('insufficient_evidence', 'should_not')) AS weak USING (site, order_id)
+)
+SELECT
+    site, patient_key,
+    CASE WHEN grouping(specialty) = 0 THEN 'specialty'
+         WHEN grouping(prescriber) = 0 THEN 'prescriber' ELSE 'site' END AS dimension,
+    coalesce(specialty, prescriber, site) AS group_value,
+    count(*) AS orders,
+    count(*) FILTER (WHERE weak) AS weak_orders,
+    sum(dose_g) AS grams
+FROM audited
+GROUP BY GROUPING SETS ((site, patient_key, specialty), (site, patient_key, prescriber), (site, patient_key));
+
+CREATE TABLE IF NOT EXISTS patient_group_usage AS SELECT * FROM group_usage_in_scope WITH NO DATA;
+
+DELETE FROM patient_group_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO patient_group_usage SELECT * FROM group_usage_in_scope;
