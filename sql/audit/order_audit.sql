@@ -18,7 +18,7 @@ severity_terms AS (
 ),
 
 scoped_orders AS (
-    SELECT order_id, site, patient_key, order_date, dose_g,
+    SELECT order_id, site, patient_key, order_date, dose_g, specialty,
            indication, diagnosis_code, age_years, severity, refractory, plasma_exchange, with_methylprednisolone
     FROM orders WHERE batch_id >= $since_batch
 ),
@@ -154,7 +154,8 @@ classified_profiles AS (
 
 SELECT
     o.order_id, o.site, o.patient_key, o.order_date, c.condition, c.evidence_level, c.recommendation, c.flags,
-    c.rationale, c.guideline_id, c.guideline_version, c.rule_id, c.guideline_section, o.dose_g
+    c.rationale, c.guideline_id, c.guideline_version, c.rule_id, c.guideline_section, o.dose_g,
+    o.indication, o.specialty  -- as typed, for the committee's list (mart_weak_evidence_orders)
 FROM scoped_orders AS o
 JOIN classified_profiles AS c
   ON c.indication IS NOT DISTINCT FROM o.indication AND c.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code

@@ -11,11 +11,10 @@ SELECT
     a.evidence_level,
     a.guideline_section,
     a.rationale,
-    o.indication,
-    o.specialty,
+    a.indication,
+    a.specialty,
     a.dose_g AS grams
 FROM order_audit AS a
-JOIN orders AS o USING (site, order_id)
 LEFT JOIN ref_conditions AS c ON c.condition_id = a.condition
 WHERE a.recommendation IN ('insufficient_evidence', 'should_not')
 ORDER BY a.order_date DESC, a.site, a.order_id;
