@@ -1,6 +1,6 @@
 """The pseudonymisation key: patient_key = HMAC-SHA256(key, site + US + patient_id), computed in
-DuckDB (sql/staging/stg_orders.sql) from the two padded keys below, so no patient id is hashed
-row by row in Python and none is ever stored."""
+DuckDB (macro patient_key_of in sql/macros.sql, used by the staging models) from the two padded
+keys below, so no patient id is hashed row by row in Python and none is ever stored."""
 import hashlib
 import os
 import secrets

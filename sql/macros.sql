@@ -35,6 +35,11 @@ CREATE OR REPLACE TEMP MACRO parse_yes_no(v, yes_values, no_values) AS
     CASE WHEN list_contains(yes_values, lower(trim(v))) THEN true
          WHEN list_contains(no_values, lower(trim(v))) THEN false END;
 
+-- The keyed pseudonym of a patient: HMAC-SHA256 (RFC 2104) of site, unit separator and hospital
+-- number, from the padded keys pipelines/pseudonym.py binds as $hmac_inner and $hmac_outer.
+CREATE OR REPLACE TEMP MACRO patient_key_of(site, patient_id, hmac_inner, hmac_outer) AS
+    sha256(hmac_outer || unhex(sha256(hmac_inner || encode(site || chr(31) || patient_id))));
+
 -- The text of a field that is present but did not parse, for the checks; NULL otherwise.
 CREATE OR REPLACE TEMP MACRO unparsed(v, parsed) AS
     CASE WHEN blank_to_null(v) IS NOT NULL AND parsed IS NULL THEN blank_to_null(v) END;

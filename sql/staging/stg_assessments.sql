@@ -13,8 +13,7 @@ raw AS NOT MATERIALIZED (  -- inlined into each use: cheaper than a copy of the 
 ),
 
 patients AS (
-    SELECT site, patient_id,
-           sha256($hmac_outer || unhex(sha256($hmac_inner || encode(site || chr(31) || patient_id)))) AS patient_key
+    SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
     FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
 ),
 

@@ -23,8 +23,7 @@ repeated AS (
 ),
 
 patients AS (
-    SELECT site, patient_id,
-           sha256($hmac_outer || unhex(sha256($hmac_inner || encode(site || chr(31) || patient_id)))) AS patient_key
+    SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
     FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
 ),
 
