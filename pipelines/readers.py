@@ -80,14 +80,18 @@ def inspect_file(path: Path) -> FileFacts:
             if not head:
                 head = block[:HEAD_BYTES]
             size += len(block)
-            if valid_utf8:
+            # the byte-level tests first: they are many times faster than decoding or counting
+            if valid_utf8 and not (block.isascii() and not utf8.getstate()[0]):
                 try:
                     utf8.decode(block)
                 except UnicodeDecodeError:
                     valid_utf8 = False
-            crlf = crlf or b"\r\n" in block or (previous_cr and block.startswith(b"\n"))
-            lf_count = block.count(b"\n") - block.count(b"\r\n") - (previous_cr and block.startswith(b"\n"))
-            bare_lf = bare_lf or lf_count > 0
+            if previous_cr or b"\r" in block:
+                crlf = crlf or b"\r\n" in block or (previous_cr and block.startswith(b"\n"))
+                lf_count = block.count(b"\n") - block.count(b"\r\n") - (previous_cr and block.startswith(b"\n"))
+                bare_lf = bare_lf or lf_count > 0
+            else:
+                bare_lf = bare_lf or b"\n" in block
             previous_cr = block.endswith(b"\r")
     return FileFacts(digest.hexdigest(), size, head, valid_utf8, crlf and bare_lf)
 
