@@ -7,7 +7,26 @@
 -- run is a sequence of courses no more than $max_interval_days apart (start to start); its first
 -- course is the loading (or restart) course, the rest are maintenance. The patients in scope
 -- (sql/audit/scope.sql) are reviewed again.
-CREATE OR REPLACE TEMP TABLE review_in_scope AS
+CREATE TABLE IF NOT EXISTS cidp_review (
+    patient_key                   VARCHAR,
+    site                          VARCHAR,
+    latest_order_id               VARCHAR,
+    first_course_date             DATE,
+    latest_course_date            DATE,
+    n_courses                     BIGINT,
+    months_on_treatment           DOUBLE,
+    total_g                       DOUBLE,
+    maintenance_g_per_kg_per_week DOUBLE,
+    last_assessment_date          DATE,
+    flags                         VARCHAR[],
+    overuse_suspected             BOOLEAN,
+    reasons                       VARCHAR,
+    heaviest_window_g             DOUBLE
+);
+
+DELETE FROM cidp_review WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO cidp_review BY NAME
 WITH
 cidp_courses AS (
     SELECT site, patient_key, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
@@ -228,9 +247,3 @@ SELECT
     round(max_window_g, 1) AS heaviest_window_g  -- most grams in any high-user window (12 months)
 FROM worded
 ORDER BY site, patient_key;
-
-CREATE TABLE IF NOT EXISTS cidp_review AS SELECT * FROM review_in_scope WITH NO DATA;
-
-DELETE FROM cidp_review WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
-
-INSERT INTO cidp_review SELECT * FROM review_in_scope;

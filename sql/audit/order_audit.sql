@@ -6,7 +6,28 @@
 -- refractory, plasma exchange, methylprednisolone) from the structured columns, falling back to
 -- the code and then the text. Rules of the condition are tried in rule_order: the first whose
 -- population matches gives the verdict. Flag rules add flags. See guideline/rulesets/.
-CREATE OR REPLACE TEMP TABLE audit_in_scope AS
+CREATE TABLE IF NOT EXISTS order_audit (
+    order_id          VARCHAR,
+    site              VARCHAR,
+    patient_key       VARCHAR,
+    order_date        DATE,
+    condition         VARCHAR,
+    evidence_level    VARCHAR,
+    recommendation    VARCHAR,
+    flags             VARCHAR[],
+    rationale         VARCHAR,
+    guideline_id      VARCHAR,
+    guideline_version VARCHAR,
+    rule_id           VARCHAR,
+    guideline_section VARCHAR,
+    dose_g            DOUBLE,
+    indication        VARCHAR,
+    specialty         VARCHAR
+);
+
+DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
+
+INSERT INTO order_audit BY NAME
 WITH
 ruleset AS (
     SELECT * FROM guideline_rulesets WHERE ruleset_id = $ruleset_id
@@ -163,9 +184,3 @@ JOIN classified_profiles AS c
  AND c.refractory_given IS NOT DISTINCT FROM o.refractory
  AND c.plasma_exchange_given IS NOT DISTINCT FROM o.plasma_exchange
  AND c.methylprednisolone_given IS NOT DISTINCT FROM o.with_methylprednisolone;
-
-CREATE TABLE IF NOT EXISTS order_audit AS SELECT * FROM audit_in_scope WITH NO DATA;
-
-DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
-
-INSERT INTO order_audit SELECT * FROM audit_in_scope;

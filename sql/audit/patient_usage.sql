@@ -3,19 +3,38 @@
 -- their orders and grams. The marts then count a group's patients as its rows instead of counting
 -- distinct patients over every order; the patients in scope (sql/audit/scope.sql) get their rows
 -- rebuilt, so a run's work follows the patients it touched.
-CREATE OR REPLACE TEMP TABLE condition_usage_in_scope AS
+CREATE TABLE IF NOT EXISTS patient_condition_usage (
+    site             VARCHAR,
+    patient_key      VARCHAR,
+    condition        VARCHAR,
+    recommendation   VARCHAR,
+    orders           BIGINT,
+    grams            DOUBLE,
+    first_order_date DATE,
+    last_order_date  DATE
+);
+
+DELETE FROM patient_condition_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO patient_condition_usage BY NAME
 SELECT site, patient_key, condition, recommendation, count(*) AS orders, sum(dose_g) AS grams,
        min(order_date) AS first_order_date, max(order_date) AS last_order_date
 FROM order_audit SEMI JOIN patients_in_scope USING (site, patient_key)
 GROUP BY ALL;
 
-CREATE TABLE IF NOT EXISTS patient_condition_usage AS SELECT * FROM condition_usage_in_scope WITH NO DATA;
+CREATE TABLE IF NOT EXISTS patient_group_usage (
+    site        VARCHAR,
+    patient_key VARCHAR,
+    dimension   VARCHAR,  -- specialty | prescriber | site
+    group_value VARCHAR,
+    orders      BIGINT,
+    weak_orders BIGINT,
+    grams       DOUBLE
+);
 
-DELETE FROM patient_condition_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+DELETE FROM patient_group_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
 
-INSERT INTO patient_condition_usage SELECT * FROM condition_usage_in_scope;
-
-CREATE OR REPLACE TEMP TABLE group_usage_in_scope AS
+INSERT INTO patient_group_usage BY NAME
 WITH
 audited AS (
     -- every order is in order_audit; only the few weak-evidence ones are looked up there
@@ -37,9 +56,3 @@ SELECT
     sum(dose_g) AS grams
 FROM audited
 GROUP BY GROUPING SETS ((site, patient_key, specialty), (site, patient_key, prescriber), (site, patient_key));
-
-CREATE TABLE IF NOT EXISTS patient_group_usage AS SELECT * FROM group_usage_in_scope WITH NO DATA;
-
-DELETE FROM patient_group_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
-
-INSERT INTO patient_group_usage SELECT * FROM group_usage_in_scope;
