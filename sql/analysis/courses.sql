@@ -3,7 +3,33 @@
 -- actual and on dosing weight (Devine ideal body weight; adjusted weight when obese), the interval
 -- since the previous course, and a flag when the course exceeds the dose studied in the trials.
 -- The patients in scope (sql/audit/scope.sql) get their courses rebuilt.
-CREATE OR REPLACE TEMP TABLE courses_in_scope AS
+CREATE TABLE IF NOT EXISTS courses (
+    site                       VARCHAR,
+    patient_key                VARCHAR,
+    condition                  VARCHAR,
+    course_number              BIGINT,
+    start_date                 DATE,
+    end_date                   DATE,
+    n_orders                   BIGINT,
+    latest_order_id            VARCHAR,
+    total_g                    DOUBLE,
+    weight_kg                  DOUBLE,
+    height_cm                  DOUBLE,
+    sex                        VARCHAR,
+    age_years                  INTEGER,
+    ibw_kg                     DOUBLE,
+    bmi                        DOUBLE,
+    dosing_weight_basis        VARCHAR,
+    dosing_weight_kg           DOUBLE,
+    g_per_kg_actual            DOUBLE,
+    g_per_kg_dosing            DOUBLE,
+    days_since_previous_course BIGINT,
+    flags                      VARCHAR[]
+);
+
+DELETE FROM courses WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+
+INSERT INTO courses BY NAME
 WITH
 -- A number for each patient: windows sort on it rather than on the 64-character patient_key.
 patients AS (
@@ -42,11 +68,15 @@ chained AS (
     WINDOW by_condition AS (PARTITION BY patient_number, condition ORDER BY start_date, order_id)
 ),
 
+-- is_first: the order starts a course. The previous course's start comes from the same window,
+-- so the interval between courses needs no further pass over them.
 numbered AS (
     SELECT *,
-        sum(CASE WHEN previous_end IS NULL OR start_date > previous_end + $gap_days THEN 1 ELSE 0 END)
-            OVER (PARTITION BY patient_number, condition ORDER BY start_date, order_id) AS course_number
-    FROM chained
+        count(*) FILTER (WHERE is_first) OVER by_condition AS course_number,
+        max(start_date) FILTER (WHERE is_first)
+            OVER (by_condition ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_course_start
+    FROM (SELECT *, previous_end IS NULL OR start_date > previous_end + $gap_days AS is_first FROM chained)
+    WINDOW by_condition AS (PARTITION BY patient_number, condition ORDER BY start_date, order_id)
 ),
 
 grouped AS (
@@ -57,7 +87,8 @@ grouped AS (
         any_value(weight_kg) FILTER (WHERE is_last) AS weight_kg,
         any_value(height_cm) FILTER (WHERE is_last) AS height_cm,  -- blank only if blank on every order
         any_value(sex) FILTER (WHERE is_last) AS sex,
-        min(age_years) AS age_years
+        min(age_years) AS age_years,
+        any_value(previous_course_start) FILTER (WHERE is_first) AS previous_course_start
     FROM numbered
     GROUP BY ALL
 ),
@@ -83,8 +114,7 @@ final AS (
     SELECT d.*,
         CASE dosing_weight_basis WHEN 'adjusted' THEN ibw_kg + $adjusted_fraction * (weight_kg - ibw_kg)
              ELSE weight_kg END AS dosing_weight_kg,
-        start_date - lag(start_date) OVER (PARTITION BY patient_number, condition ORDER BY course_number)
-            AS days_since_previous_course,
+        start_date - previous_course_start AS days_since_previous_course,
         r.max_g_per_kg_per_course AS studied_max_g_per_kg
     FROM dosing AS d
     LEFT JOIN ref_studied_regimens AS r USING (condition)
@@ -103,9 +133,3 @@ SELECT
              THEN 'course_above_studied_dose' END
     ], lambda flag: flag IS NOT NULL) AS flags
 FROM final JOIN patients AS p USING (patient_number);
-
-CREATE TABLE IF NOT EXISTS courses AS SELECT * FROM courses_in_scope WITH NO DATA;
-
-DELETE FROM courses WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
-
-INSERT INTO courses SELECT * FROM courses_in_scope;
