@@ -1,8 +1,8 @@
--- Loads one checked assessments file (temp table checked) as batch $batch_id, inside the caller's
+-- Loads one checked assessments file (view checked) as batch $batch_id, inside the caller's
 -- transaction; the same four outcomes as sql/core/load_orders.sql. An assessment is identified by
 -- site, patient, date and measure: the same key with another value is a correction.
-CREATE OR REPLACE TEMP TABLE stg_changes AS
-SELECT s.*,
+CREATE OR REPLACE TEMP TABLE stg_changes AS  -- the outcome alone, as in sql/core/load_orders.sql
+SELECT s.source_row, s.site, s.patient_key, s.assessment_date, s.measure,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
         WHEN a.patient_key IS NULL THEN 'new'
@@ -17,8 +17,9 @@ LEFT JOIN assessments AS a
 INSERT INTO quarantine (batch_id, source_row, reasons, record)
 SELECT $batch_id, s.source_row, s.reasons,
        json_merge_patch(to_json(r), json_object('patient_id', NULL, 'patient_key', s.patient_key))
-FROM stg_changes AS s JOIN raw_rows AS r USING (source_row)
-WHERE s.change_kind = 'quarantined'
+FROM checked AS s
+SEMI JOIN (SELECT source_row FROM stg_changes WHERE change_kind = 'quarantined') USING (source_row)
+JOIN raw_rows AS r USING (source_row)
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
@@ -34,4 +35,5 @@ WHERE (site, patient_key, assessment_date, measure) IN (
 INSERT INTO assessments BY NAME
 SELECT site, patient_key, assessment_date, measure, value, dq_flags, source_row,
        $batch_id AS batch_id
-FROM stg_changes WHERE change_kind IN ('new', 'changed');
+FROM checked
+ANTI JOIN (SELECT source_row FROM stg_changes WHERE change_kind IN ('quarantined', 'unchanged')) USING (source_row);

@@ -1,10 +1,12 @@
--- Loads one checked orders file (temp table checked) as batch $batch_id, inside the caller's
+-- Loads one checked orders file (view checked) as batch $batch_id, inside the caller's
 -- transaction. Each row is exactly one of: quarantined (it has reasons), unchanged (an identical
 -- copy of the loaded order), changed (a correction: the old row moves to orders_history), or new.
 -- Lines that could not be split into fields (raw_rejects) are quarantined too. A quarantined row
 -- is kept as read (raw_rows), its patient id replaced by the key and its date of birth withheld.
+-- stg_changes holds the outcome alone: the rows are read again from checked where they are needed
+-- (a copy of every staged column cost as much as loading them).
 CREATE OR REPLACE TEMP TABLE stg_changes AS
-SELECT s.*,
+SELECT s.source_row, s.site, s.order_id,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
         WHEN o.order_id IS NULL THEN 'new'
@@ -26,8 +28,9 @@ SELECT $batch_id, s.source_row, s.reasons,
        json_merge_patch(to_json(r), json_object(
            'patient_id', NULL, 'patient_key', s.patient_key,
            'date_of_birth', CASE WHEN blank_to_null(r.date_of_birth) IS NOT NULL THEN 'withheld' END))
-FROM stg_changes AS s JOIN raw_rows AS r USING (source_row)
-WHERE s.change_kind = 'quarantined'
+FROM checked AS s
+SEMI JOIN (SELECT source_row FROM stg_changes WHERE change_kind = 'quarantined') USING (source_row)
+JOIN raw_rows AS r USING (source_row)
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
@@ -44,4 +47,5 @@ SELECT order_id, site, patient_key, age_years, sex, weight_kg, height_cm, order_
        infusion_days, dose_g, product, indication, diagnosis_code, severity, refractory, plasma_exchange,
        with_methylprednisolone, specialty, department, prescriber_id, dq_flags, source_row,
        $batch_id AS batch_id
-FROM stg_changes WHERE change_kind IN ('new', 'changed');
+FROM checked
+ANTI JOIN (SELECT source_row FROM stg_changes WHERE change_kind IN ('quarantined', 'unchanged')) USING (source_row);
