@@ -44,12 +44,15 @@ treated AS (
                  first_value(height_cm IGNORE NULLS) OVER after) AS height_cm,
         coalesce(sex, last_value(sex IGNORE NULLS) OVER before, first_value(sex IGNORE NULLS) OVER after) AS sex
     FROM (
-        SELECT p.patient_number, coalesce(a.condition, 'unknown') AS condition, o.order_id,
+        SELECT p.patient_number, coalesce(r.condition_id, 'unknown') AS condition, o.order_id,
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
         FROM orders AS o
         JOIN patients AS p USING (site, patient_key)
-        JOIN order_audit AS a USING (site, order_id)
+        -- the order's condition as order_audit has it, from its (few) distinct indication and code
+        -- pairs rather than a join of every order to order_audit
+        JOIN indication_resolution AS r
+          ON r.indication IS NOT DISTINCT FROM o.indication AND r.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
     )
     WINDOW
         before AS (PARTITION BY patient_number ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
