@@ -132,6 +132,7 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
                 for path in files:
                     summary.batches.append(ingest_extract(con, path, site_profile, pads))
                     done(summary.batches[-1])
+            ingest.release_staging(con)
             built_from = classify.fingerprint(ruleset_id, guideline)
             rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
             if rebuild or any(batch.status != "skipped" for batch in summary.batches):

@@ -124,6 +124,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile
     return load(con, staged, validate_staged(con, staged, today))
 
 
+def release_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the last file's text copy and staged rows: after the ingest they only hold memory (or
+    spill) that the classification and analysis need."""
+    for table in ("temp.raw_file", "temp.stg_changes", "stage.staged", "stage.check_failures"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def _batch_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
     """rows read, loaded, quarantined, unchanged: read = loaded + quarantined + unchanged."""
     return con.execute("""
