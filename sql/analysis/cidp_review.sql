@@ -28,26 +28,32 @@ DELETE FROM cidp_review WHERE (site, patient_key) IN (SELECT (site, patient_key)
 
 INSERT INTO cidp_review BY NAME
 WITH
+-- A number for each patient: the windows and groups below key on it rather than on the
+-- 64-character patient_key, which only the result carries.
+scoped AS (
+    SELECT site, patient_key, row_number() OVER () AS patient FROM patients_in_scope
+),
+
 cidp_courses AS (
-    SELECT site, patient_key, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
+    SELECT patient, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
            days_since_previous_course,
            coalesce(days_since_previous_course <= $max_interval_days, false) AS is_maintenance
-    FROM courses SEMI JOIN patients_in_scope USING (site, patient_key)
+    FROM courses JOIN scoped USING (site, patient_key)
     WHERE condition = 'cidp'
 ),
 
 runs AS (
     SELECT *,
         count(*) FILTER (WHERE NOT is_maintenance)
-            OVER (PARTITION BY site, patient_key ORDER BY course_number) AS run_number
+            OVER (PARTITION BY patient ORDER BY course_number) AS run_number
     FROM cidp_courses
 ),
 
 maintenance AS (
     SELECT *,
         g_per_kg_dosing / (days_since_previous_course / 7) AS intensity,
-        row_number() OVER (PARTITION BY site, patient_key, run_number ORDER BY course_number) AS nth,
-        count(*) OVER (PARTITION BY site, patient_key, run_number) AS courses_in_run
+        row_number() OVER (PARTITION BY patient, run_number ORDER BY course_number) AS nth,
+        count(*) OVER (PARTITION BY patient, run_number) AS courses_in_run
     FROM runs
     WHERE is_maintenance
 ),
@@ -57,7 +63,7 @@ maintenance AS (
 -- not move it) and overall rate (total g/kg over total weeks, which evens out a few days'
 -- scheduling either way).
 regimens AS (
-    SELECT site, patient_key, run_number,
+    SELECT patient, run_number,
         median(g_per_kg_dosing) FILTER (WHERE is_current) AS current_dose,
         median(intensity) FILTER (WHERE is_current) AS current_level,
         sum(g_per_kg_dosing) FILTER (WHERE is_current)
@@ -74,7 +80,7 @@ regimens AS (
 ),
 
 patients AS (
-    SELECT site, patient_key,
+    SELECT patient,
         min(start_date) AS first_course_date,
         max(start_date) AS latest_course_date,
         count(*) AS n_courses,
@@ -89,8 +95,8 @@ patients AS (
 -- Grams in any window of $high_user_window_months starting at a course: the courses from its start
 -- to the day before the same date that many months on (a patient's CIDP courses start on different days).
 windows AS (
-    SELECT site, patient_key, start_date AS window_start,
-        sum(total_g) OVER (PARTITION BY site, patient_key ORDER BY start_date
+    SELECT patient, start_date AS window_start,
+        sum(total_g) OVER (PARTITION BY patient ORDER BY start_date
                            RANGE BETWEEN CURRENT ROW
                                  AND (to_months($high_user_window_months) - INTERVAL 1 DAY) FOLLOWING) AS window_g
     FROM cidp_courses
@@ -98,23 +104,24 @@ windows AS (
 
 heaviest_windows AS (
     -- the earliest of equally heavy windows, so the reason reads the same on every run
-    SELECT site, patient_key, max(window_g) AS max_window_g,
+    SELECT patient, max(window_g) AS max_window_g,
            arg_max(window_start, (window_g, -epoch(window_start))) AS max_window_start
     FROM windows
     GROUP BY ALL
 ),
 
 measured AS (
-    SELECT a.site, a.patient_key, a.assessment_date, a.measure, a.value, o.word, o.sort_order, m.better, m.mid,
+    SELECT p.patient, a.assessment_date, a.measure, a.value, o.word, o.sort_order, m.better, m.mid,
            p.first_course_date, p.latest_course_date
     FROM assessments AS a
     JOIN ref_cidp_outcome_measures AS o USING (measure)
     JOIN ref_measures AS m USING (measure)
-    JOIN patients AS p USING (site, patient_key)
+    JOIN scoped USING (site, patient_key)
+    JOIN patients AS p USING (patient)
 ),
 
 reviews AS (
-    SELECT site, patient_key,
+    SELECT patient,
         max(assessment_date) AS last_assessment_date,
         bool_or(assessment_date > first_course_date
                 AND assessment_date <= first_course_date + to_months($first_review_within_months)) AS reviewed_early,
@@ -126,7 +133,7 @@ reviews AS (
 -- Baseline: the measure nearest the first course, on or before it, else the first within
 -- $baseline_days_after days after it. Compared with the latest value of the same measure.
 per_measure AS (
-    SELECT site, patient_key, measure, word, sort_order, better, mid, first_course_date,
+    SELECT patient, measure, word, sort_order, better, mid, first_course_date,
         max(assessment_date) FILTER (WHERE assessment_date <= first_course_date) AS before_date,
         arg_max(value, assessment_date) FILTER (WHERE assessment_date <= first_course_date) AS before_value,
         min(assessment_date) FILTER (WHERE assessment_date > first_course_date
@@ -150,7 +157,7 @@ responses AS (
 ),
 
 patient_responses AS (
-    SELECT site, patient_key,
+    SELECT patient,
         bool_or(improvement >= mid) AS improved,
         string_agg(printf('%s %s on %s against %s at baseline on %s (improvement of %s needed)', word,
                           plain_number(latest_value), latest_date, plain_number(baseline_value), baseline_date,
@@ -182,10 +189,10 @@ evaluated AS (
             OR reduced(greatest(g.current_level, g.current_rate), least(g.initial_level, g.initial_rate),
                        $min_reduction) AS tapered
     FROM patients AS p
-    LEFT JOIN regimens AS g ON g.site = p.site AND g.patient_key = p.patient_key AND g.run_number = p.latest_run
-    JOIN heaviest_windows AS w ON w.site = p.site AND w.patient_key = p.patient_key
-    LEFT JOIN reviews AS r ON r.site = p.site AND r.patient_key = p.patient_key
-    LEFT JOIN patient_responses AS pr ON pr.site = p.site AND pr.patient_key = p.patient_key
+    LEFT JOIN regimens AS g ON g.patient = p.patient AND g.run_number = p.latest_run
+    JOIN heaviest_windows AS w ON w.patient = p.patient
+    LEFT JOIN reviews AS r ON r.patient = p.patient
+    LEFT JOIN patient_responses AS pr ON pr.patient = p.patient
     CROSS JOIN measure_words AS mw
 ),
 
@@ -245,5 +252,5 @@ SELECT
     list_has_any(flags, (SELECT list(flag) FROM ref_cidp_review_flags WHERE suspects_overuse)) AS overuse_suspected,
     array_to_string(reason_list, '; ') AS reasons,
     round(max_window_g, 1) AS heaviest_window_g  -- most grams in any high-user window (12 months)
-FROM worded
+FROM worded JOIN scoped USING (patient)
 ORDER BY site, patient_key;
