@@ -31,11 +31,6 @@ DELETE FROM courses WHERE (site, patient_key) IN (SELECT (site, patient_key) FRO
 
 INSERT INTO courses BY NAME
 WITH
--- A number for each patient: windows sort on it rather than on the 64-character patient_key.
-patients AS (
-    SELECT site, patient_key, row_number() OVER () AS patient_number FROM patients_in_scope
-),
-
 -- Height and sex left blank on an order are taken from the patient's nearest order that has
 -- them (the latest before, else the first after), so one blank field does not change the dosing weight.
 treated AS (
@@ -48,7 +43,7 @@ treated AS (
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
         FROM orders AS o
-        JOIN patients AS p USING (site, patient_key)
+        JOIN patients_in_scope AS p USING (site, patient_key)
         -- the order's condition as order_audit has it, from its (few) distinct indication and code
         -- pairs rather than a join of every order to order_audit
         JOIN indication_resolution AS r
@@ -135,4 +130,4 @@ SELECT
         CASE WHEN total_g / dosing_weight_kg > studied_max_g_per_kg * (1 + $tolerance)
              THEN 'course_above_studied_dose' END
     ], lambda flag: flag IS NOT NULL) AS flags
-FROM final JOIN patients AS p USING (patient_number);
+FROM final JOIN patients_in_scope AS p USING (patient_number);
