@@ -31,6 +31,10 @@ def prepare(con: duckdb.DuckDBPyConnection, loaded: Reference) -> None:
     """Create the tables, write the reference data (staging looks up ref_measures), and attach
     `stage`, the in-memory database where a batch is staged and validated before it is loaded."""
     run_sql_file(con, "schema.sql")
+    unnumbered = " OR ".join(f"EXISTS (FROM {table} WHERE patient_seq IS NULL)"
+                             for table in ("orders", "orders_history", "assessments", "assessments_history"))
+    if con.execute(f"SELECT {unnumbered}").fetchall()[0][0]:
+        run_sql_file(con, "core/number_patients.sql")  # a database made before patient_keys
     con.execute("BEGIN TRANSACTION")
     write_reference(con, loaded)
     con.execute("COMMIT")

@@ -11,10 +11,10 @@ def classify_one(text: str, *, code: str | None, age: int, severity: str | None,
     db.run_sql_file(con, "schema.sql")
     reference.write_reference(con, loaded)
     con.execute("""
-        INSERT INTO orders (order_id, site, patient_key, age_years, weight_kg, order_date, start_date,
+        INSERT INTO orders (order_id, site, patient_key, patient_seq, age_years, weight_kg, order_date, start_date,
                             infusion_days, dose_g, indication, diagnosis_code, severity, refractory,
                             plasma_exchange, with_methylprednisolone, batch_id, source_row)
-        VALUES ('cli', 'cli', 'cli', ?, 70, current_date, current_date, 1, 1, ?, ?, ?, ?, ?, ?, 0, 0)""",
+        VALUES ('cli', 'cli', 'cli', 1, ?, 70, current_date, current_date, 1, 1, ?, ?, ?, ?, ?, ?, 0, 0)""",
         [age, text, code, severity, refractory, plasma_exchange, with_methylprednisolone])
     classify.classify_orders(con, ruleset_id)
     cursor = con.execute("SELECT * FROM order_audit")

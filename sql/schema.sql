@@ -29,10 +29,19 @@ CREATE TABLE IF NOT EXISTS quarantine (
 -- the loads keep them unique (a key twice in one file is quarantined, a correction replaces the old
 -- row). They are not declared as primary keys: DuckDB holds a key's index in memory for every
 -- insert, about 1 GB at 10 million orders (docs/performance.md).
+-- patient_seq: the patient's number in patient_keys. The treatment analysis and the usage tables
+-- join, group and rebuild by it instead of by the 64-character patient_key (docs/performance.md).
+CREATE TABLE IF NOT EXISTS patient_keys (
+    patient_seq BIGINT NOT NULL,   -- numbered as first seen by a load: 1, 2, ...
+    site        VARCHAR NOT NULL,
+    patient_key VARCHAR NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS orders (
     order_id                VARCHAR NOT NULL,
     site                    VARCHAR NOT NULL,
     patient_key             VARCHAR NOT NULL,
+    patient_seq             BIGINT,
     age_years               INTEGER NOT NULL,
     sex                     VARCHAR,
     weight_kg               DOUBLE NOT NULL,
@@ -62,6 +71,7 @@ CREATE TABLE IF NOT EXISTS orders_history AS
 CREATE TABLE IF NOT EXISTS assessments (
     site             VARCHAR NOT NULL,
     patient_key      VARCHAR NOT NULL,
+    patient_seq      BIGINT,
     assessment_date  DATE NOT NULL,
     measure          VARCHAR NOT NULL,   -- ref_measures.measure
     value            DOUBLE NOT NULL,
@@ -85,6 +95,12 @@ ALTER TABLE orders DROP COLUMN IF EXISTS row_hash;
 ALTER TABLE orders_history DROP COLUMN IF EXISTS row_hash;
 ALTER TABLE assessments DROP COLUMN IF EXISTS row_hash;
 ALTER TABLE assessments_history DROP COLUMN IF EXISTS row_hash;
+
+-- Databases made before patient_keys: their patients are numbered by sql/core/number_patients.sql.
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
+ALTER TABLE orders_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
+ALTER TABLE assessments ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
+ALTER TABLE assessments_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 
 -- One row per check per batch (guideline/checks/<kind>.yaml), as Great Expectations evaluated it.
 CREATE TABLE IF NOT EXISTS dq_results (

@@ -9,6 +9,7 @@
 -- (sql/audit/scope.sql) are reviewed again.
 CREATE TABLE IF NOT EXISTS cidp_review (
     patient_key                   VARCHAR,
+    patient_seq                   BIGINT,
     site                          VARCHAR,
     latest_order_id               VARCHAR,
     first_course_date             DATE,
@@ -24,30 +25,30 @@ CREATE TABLE IF NOT EXISTS cidp_review (
     heaviest_window_g             DOUBLE
 );
 
-DELETE FROM cidp_review WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+DELETE FROM cidp_review WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
 
 INSERT INTO cidp_review BY NAME
 WITH
 cidp_courses AS (
-    SELECT patient_number, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
+    SELECT patient_seq, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,
            days_since_previous_course,
            coalesce(days_since_previous_course <= $max_interval_days, false) AS is_maintenance
-    FROM courses JOIN patients_in_scope USING (site, patient_key)
+    FROM courses SEMI JOIN patients_in_scope USING (patient_seq)
     WHERE condition = 'cidp'
 ),
 
 runs AS (
     SELECT *,
         count(*) FILTER (WHERE NOT is_maintenance)
-            OVER (PARTITION BY patient_number ORDER BY course_number) AS run_number
+            OVER (PARTITION BY patient_seq ORDER BY course_number) AS run_number
     FROM cidp_courses
 ),
 
 maintenance AS (
     SELECT *,
         g_per_kg_dosing / (days_since_previous_course / 7) AS intensity,
-        row_number() OVER (PARTITION BY patient_number, run_number ORDER BY course_number) AS nth,
-        count(*) OVER (PARTITION BY patient_number, run_number) AS courses_in_run
+        row_number() OVER (PARTITION BY patient_seq, run_number ORDER BY course_number) AS nth,
+        count(*) OVER (PARTITION BY patient_seq, run_number) AS courses_in_run
     FROM runs
     WHERE is_maintenance
 ),
@@ -57,7 +58,7 @@ maintenance AS (
 -- not move it) and overall rate (total g/kg over total weeks, which evens out a few days'
 -- scheduling either way).
 regimens AS (
-    SELECT patient_number, run_number,
+    SELECT patient_seq, run_number,
         median(g_per_kg_dosing) FILTER (WHERE is_current) AS current_dose,
         median(intensity) FILTER (WHERE is_current) AS current_level,
         sum(g_per_kg_dosing) FILTER (WHERE is_current)
@@ -74,7 +75,7 @@ regimens AS (
 ),
 
 patients AS (
-    SELECT patient_number,
+    SELECT patient_seq,
         min(start_date) AS first_course_date,
         max(start_date) AS latest_course_date,
         count(*) AS n_courses,
@@ -89,8 +90,8 @@ patients AS (
 -- Grams in any window of $high_user_window_months starting at a course: the courses from its start
 -- to the day before the same date that many months on (a patient's CIDP courses start on different days).
 windows AS (
-    SELECT patient_number, start_date AS window_start,
-        sum(total_g) OVER (PARTITION BY patient_number ORDER BY start_date
+    SELECT patient_seq, start_date AS window_start,
+        sum(total_g) OVER (PARTITION BY patient_seq ORDER BY start_date
                            RANGE BETWEEN CURRENT ROW
                                  AND (to_months($high_user_window_months) - INTERVAL 1 DAY) FOLLOWING) AS window_g
     FROM cidp_courses
@@ -98,24 +99,23 @@ windows AS (
 
 heaviest_windows AS (
     -- the earliest of equally heavy windows, so the reason reads the same on every run
-    SELECT patient_number, max(window_g) AS max_window_g,
+    SELECT patient_seq, max(window_g) AS max_window_g,
            arg_max(window_start, (window_g, -epoch(window_start))) AS max_window_start
     FROM windows
     GROUP BY ALL
 ),
 
 measured AS (
-    SELECT p.patient_number, a.assessment_date, a.measure, a.value, o.word, o.sort_order, m.better, m.mid,
+    SELECT p.patient_seq, a.assessment_date, a.measure, a.value, o.word, o.sort_order, m.better, m.mid,
            p.first_course_date, p.latest_course_date
     FROM assessments AS a
     JOIN ref_cidp_outcome_measures AS o USING (measure)
     JOIN ref_measures AS m USING (measure)
-    JOIN patients_in_scope USING (site, patient_key)
-    JOIN patients AS p USING (patient_number)
+    JOIN patients AS p USING (patient_seq)
 ),
 
 reviews AS (
-    SELECT patient_number,
+    SELECT patient_seq,
         max(assessment_date) AS last_assessment_date,
         bool_or(assessment_date > first_course_date
                 AND assessment_date <= first_course_date + to_months($first_review_within_months)) AS reviewed_early,
@@ -127,7 +127,7 @@ reviews AS (
 -- Baseline: the measure nearest the first course, on or before it, else the first within
 -- $baseline_days_after days after it. Compared with the latest value of the same measure.
 per_measure AS (
-    SELECT patient_number, measure, word, sort_order, better, mid, first_course_date,
+    SELECT patient_seq, measure, word, sort_order, better, mid, first_course_date,
         max(assessment_date) FILTER (WHERE assessment_date <= first_course_date) AS before_date,
         arg_max(value, assessment_date) FILTER (WHERE assessment_date <= first_course_date) AS before_value,
         min(assessment_date) FILTER (WHERE assessment_date > first_course_date
@@ -151,7 +151,7 @@ responses AS (
 ),
 
 patient_responses AS (
-    SELECT patient_number,
+    SELECT patient_seq,
         bool_or(improvement >= mid) AS improved,
         string_agg(printf('%s %s on %s against %s at baseline on %s (improvement of %s needed)', word,
                           plain_number(latest_value), latest_date, plain_number(baseline_value), baseline_date,
@@ -183,10 +183,10 @@ evaluated AS (
             OR reduced(greatest(g.current_level, g.current_rate), least(g.initial_level, g.initial_rate),
                        $min_reduction) AS tapered
     FROM patients AS p
-    LEFT JOIN regimens AS g ON g.patient_number = p.patient_number AND g.run_number = p.latest_run
-    JOIN heaviest_windows AS w ON w.patient_number = p.patient_number
-    LEFT JOIN reviews AS r ON r.patient_number = p.patient_number
-    LEFT JOIN patient_responses AS pr ON pr.patient_number = p.patient_number
+    LEFT JOIN regimens AS g ON g.patient_seq = p.patient_seq AND g.run_number = p.latest_run
+    JOIN heaviest_windows AS w ON w.patient_seq = p.patient_seq
+    LEFT JOIN reviews AS r ON r.patient_seq = p.patient_seq
+    LEFT JOIN patient_responses AS pr ON pr.patient_seq = p.patient_seq
     CROSS JOIN measure_words AS mw
 ),
 
@@ -239,12 +239,12 @@ worded AS (
 )
 
 SELECT
-    patient_key, site, latest_order_id, first_course_date, latest_course_date, n_courses,
+    patient_key, patient_seq, site, latest_order_id, first_course_date, latest_course_date, n_courses,
     months_on_treatment, round(total_g, 1) AS total_g,
     round(current_level, 3) AS maintenance_g_per_kg_per_week,
     last_assessment_date, flags,
     list_has_any(flags, (SELECT list(flag) FROM ref_cidp_review_flags WHERE suspects_overuse)) AS overuse_suspected,
     array_to_string(reason_list, '; ') AS reasons,
     round(max_window_g, 1) AS heaviest_window_g  -- most grams in any high-user window (12 months)
-FROM worded JOIN patients_in_scope USING (patient_number)
+FROM worded JOIN patient_keys USING (patient_seq)
 ORDER BY site, patient_key;

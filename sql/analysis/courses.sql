@@ -6,6 +6,7 @@
 CREATE TABLE IF NOT EXISTS courses (
     site                       VARCHAR,
     patient_key                VARCHAR,
+    patient_seq                BIGINT,
     condition                  VARCHAR,
     course_number              BIGINT,
     start_date                 DATE,
@@ -27,31 +28,31 @@ CREATE TABLE IF NOT EXISTS courses (
     flags                      VARCHAR[]
 );
 
-DELETE FROM courses WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+DELETE FROM courses WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
 
 INSERT INTO courses BY NAME
 WITH
 -- Height and sex left blank on an order are taken from the patient's nearest order that has
 -- them (the latest before, else the first after), so one blank field does not change the dosing weight.
 treated AS (
-    SELECT patient_number, condition, order_id, start_date, end_date, dose_g, weight_kg, age_years,
+    SELECT patient_seq, condition, order_id, start_date, end_date, dose_g, weight_kg, age_years,
         coalesce(height_cm, last_value(height_cm IGNORE NULLS) OVER before,
                  first_value(height_cm IGNORE NULLS) OVER after) AS height_cm,
         coalesce(sex, last_value(sex IGNORE NULLS) OVER before, first_value(sex IGNORE NULLS) OVER after) AS sex
     FROM (
-        SELECT p.patient_number, coalesce(r.condition_id, 'unknown') AS condition, o.order_id,
+        SELECT o.patient_seq, coalesce(r.condition_id, 'unknown') AS condition, o.order_id,
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
         FROM orders AS o
-        JOIN patients_in_scope AS p USING (site, patient_key)
+        SEMI JOIN patients_in_scope USING (patient_seq)
         -- the order's condition as order_audit has it, from its (few) distinct indication and code
         -- pairs rather than a join of every order to order_audit
         JOIN indication_resolution AS r
           ON r.indication IS NOT DISTINCT FROM o.indication AND r.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
     )
     WINDOW
-        before AS (PARTITION BY patient_number ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
-        after AS (PARTITION BY patient_number ORDER BY start_date, order_id
+        before AS (PARTITION BY patient_seq ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
+        after AS (PARTITION BY patient_seq ORDER BY start_date, order_id
                   ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
 ),
 
@@ -63,7 +64,7 @@ chained AS (
         coalesce(lead(start_date) OVER by_condition
                  > max(end_date) OVER (by_condition ROWS UNBOUNDED PRECEDING) + $gap_days, true) AS is_last
     FROM treated
-    WINDOW by_condition AS (PARTITION BY patient_number, condition ORDER BY start_date, order_id)
+    WINDOW by_condition AS (PARTITION BY patient_seq, condition ORDER BY start_date, order_id)
 ),
 
 -- is_first: the order starts a course. The previous course's start comes from the same window,
@@ -74,11 +75,11 @@ numbered AS (
         max(start_date) FILTER (WHERE is_first)
             OVER (by_condition ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_course_start
     FROM (SELECT *, previous_end IS NULL OR start_date > previous_end + $gap_days AS is_first FROM chained)
-    WINDOW by_condition AS (PARTITION BY patient_number, condition ORDER BY start_date, order_id)
+    WINDOW by_condition AS (PARTITION BY patient_seq, condition ORDER BY start_date, order_id)
 ),
 
 grouped AS (
-    SELECT patient_number, condition, course_number,
+    SELECT patient_seq, condition, course_number,
         min(start_date) AS start_date, max(end_date) AS end_date, count(*) AS n_orders,
         sum(dose_g) AS total_g,
         any_value(order_id) FILTER (WHERE is_last) AS latest_order_id,
@@ -119,7 +120,7 @@ final AS (
 )
 
 SELECT
-    p.site, p.patient_key, condition, course_number, start_date, end_date, n_orders, latest_order_id,
+    p.site, p.patient_key, patient_seq, condition, course_number, start_date, end_date, n_orders, latest_order_id,
     round(total_g, 3) AS total_g, weight_kg, height_cm, sex, age_years,
     round(ibw_kg, 2) AS ibw_kg, round(bmi, 1) AS bmi, dosing_weight_basis,
     round(dosing_weight_kg, 2) AS dosing_weight_kg,
@@ -130,4 +131,4 @@ SELECT
         CASE WHEN total_g / dosing_weight_kg > studied_max_g_per_kg * (1 + $tolerance)
              THEN 'course_above_studied_dose' END
     ], lambda flag: flag IS NOT NULL) AS flags
-FROM final JOIN patients_in_scope AS p USING (patient_number);
+FROM final JOIN patient_keys AS p USING (patient_seq);

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS order_audit (
     order_id          VARCHAR,
     site              VARCHAR,
     patient_key       VARCHAR,
+    patient_seq       BIGINT,
     order_date        DATE,
     condition         VARCHAR,
     evidence_level    VARCHAR,
@@ -39,7 +40,7 @@ severity_terms AS (
 ),
 
 scoped_orders AS (
-    SELECT order_id, site, patient_key, order_date, dose_g, specialty,
+    SELECT order_id, site, patient_key, patient_seq, order_date, dose_g, specialty,
            indication, diagnosis_code, age_years, severity, refractory, plasma_exchange, with_methylprednisolone
     FROM orders WHERE batch_id >= $since_batch
 ),
@@ -174,7 +175,7 @@ classified_profiles AS (
 )
 
 SELECT
-    o.order_id, o.site, o.patient_key, o.order_date, c.condition, c.evidence_level, c.recommendation, c.flags,
+    o.order_id, o.site, o.patient_key, o.patient_seq, o.order_date, c.condition, c.evidence_level, c.recommendation, c.flags,
     c.rationale, c.guideline_id, c.guideline_version, c.rule_id, c.guideline_section, o.dose_g,
     o.indication, o.specialty  -- as typed, for the committee's list (mart_weak_evidence_orders)
 FROM scoped_orders AS o

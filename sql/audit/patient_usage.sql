@@ -2,10 +2,12 @@
 -- (patient_condition_usage), and per specialty, prescriber and site (patient_group_usage), with
 -- their orders and grams. The marts then count a group's patients as its rows instead of counting
 -- distinct patients over every order; the patients in scope (sql/audit/scope.sql) get their rows
--- rebuilt, so a run's work follows the patients it touched.
+-- rebuilt, so a run's work follows the patients it touched. A patient is their patient_seq
+-- (patient_keys): a row per patient and prescriber is nearly one per order, and the 64-character
+-- key would be most of what these tables write.
 CREATE TABLE IF NOT EXISTS patient_condition_usage (
     site             VARCHAR,
-    patient_key      VARCHAR,
+    patient_seq      BIGINT,
     condition        VARCHAR,
     recommendation   VARCHAR,
     orders           BIGINT,
@@ -14,17 +16,17 @@ CREATE TABLE IF NOT EXISTS patient_condition_usage (
     last_order_date  DATE
 );
 
-DELETE FROM patient_condition_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+DELETE FROM patient_condition_usage WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
 
 INSERT INTO patient_condition_usage BY NAME
-SELECT site, patient_key, condition, recommendation, count(*) AS orders, sum(dose_g) AS grams,
+SELECT site, patient_seq, condition, recommendation, count(*) AS orders, sum(dose_g) AS grams,
        min(order_date) AS first_order_date, max(order_date) AS last_order_date
-FROM order_audit SEMI JOIN patients_in_scope USING (site, patient_key)
+FROM order_audit SEMI JOIN patients_in_scope USING (patient_seq)
 GROUP BY ALL;
 
 CREATE TABLE IF NOT EXISTS patient_group_usage (
     site        VARCHAR,
-    patient_key VARCHAR,
+    patient_seq BIGINT,
     dimension   VARCHAR,  -- specialty | prescriber | site
     group_value VARCHAR,
     orders      BIGINT,
@@ -32,22 +34,22 @@ CREATE TABLE IF NOT EXISTS patient_group_usage (
     grams       DOUBLE
 );
 
-DELETE FROM patient_group_usage WHERE (site, patient_key) IN (SELECT (site, patient_key) FROM patients_in_scope);
+DELETE FROM patient_group_usage WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
 
 INSERT INTO patient_group_usage BY NAME
 WITH
 audited AS (
     -- every order is in order_audit; only the few weak-evidence ones are looked up there
-    SELECT o.site, o.patient_key, o.dose_g,
+    SELECT o.site, o.patient_seq, o.dose_g,
         coalesce(blank_to_null(trim(o.specialty)), '(not recorded)') AS specialty,
         o.site || ' ' || coalesce(blank_to_null(trim(o.prescriber_id)), '(not recorded)') AS prescriber,
         weak.order_id IS NOT NULL AS weak
-    FROM orders AS o SEMI JOIN patients_in_scope USING (site, patient_key)
+    FROM orders AS o SEMI JOIN patients_in_scope USING (patient_seq)
     LEFT JOIN (SELECT site, order_id FROM order_audit
                WHERE recommendation IN ('insufficient_evidence', 'should_not')) AS weak USING (site, order_id)
 )
 SELECT
-    site, patient_key,
+    site, patient_seq,
     CASE WHEN grouping(specialty) = 0 THEN 'specialty'
          WHEN grouping(prescriber) = 0 THEN 'prescriber' ELSE 'site' END AS dimension,
     coalesce(specialty, prescriber, site) AS group_value,
@@ -55,4 +57,4 @@ SELECT
     count(*) FILTER (WHERE weak) AS weak_orders,
     sum(dose_g) AS grams
 FROM audited
-GROUP BY GROUPING SETS ((site, patient_key, specialty), (site, patient_key, prescriber), (site, patient_key));
+GROUP BY GROUPING SETS ((site, patient_seq, specialty), (site, patient_seq, prescriber), (site, patient_seq));

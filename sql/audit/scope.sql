@@ -8,11 +8,10 @@
 CREATE OR REPLACE TEMP TABLE orders_to_replace AS
 SELECT site, order_id FROM orders WHERE $since_batch > 0 AND batch_id >= $since_batch;
 
--- patient_number: the windows and groups of the treatment analysis key on it rather than on the
--- 64-character patient_key, which only their results carry.
+-- by patient_seq (patient_keys): the tables rebuilt per patient hold it, and the treatment analysis
+-- keys its windows and groups on it rather than on the 64-character patient_key.
 CREATE OR REPLACE TEMP TABLE patients_in_scope AS
-SELECT site, patient_key, row_number() OVER () AS patient_number
-FROM (SELECT site, patient_key FROM orders WHERE batch_id >= $since_batch
-      UNION SELECT site, patient_key FROM orders_history WHERE replaced_by_batch_id >= $since_batch
-      UNION SELECT site, patient_key FROM assessments WHERE batch_id >= $since_batch
-      UNION SELECT site, patient_key FROM assessments_history WHERE replaced_by_batch_id >= $since_batch);
+SELECT patient_seq FROM orders WHERE batch_id >= $since_batch
+UNION SELECT patient_seq FROM orders_history WHERE replaced_by_batch_id >= $since_batch
+UNION SELECT patient_seq FROM assessments WHERE batch_id >= $since_batch
+UNION SELECT patient_seq FROM assessments_history WHERE replaced_by_batch_id >= $since_batch;

@@ -23,8 +23,14 @@ JOIN raw_rows AS r USING (source_row)
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
-INSERT INTO assessments_history
-SELECT a.*, $batch_id
+-- the patients this file is the first to name (numbered in staging)
+INSERT INTO patient_keys
+SELECT patient_seq, any_value(site), any_value(patient_key) FROM stage.staged
+WHERE patient_seq > (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
+GROUP BY patient_seq;
+
+INSERT INTO assessments_history BY NAME
+SELECT a.*, $batch_id AS replaced_by_batch_id
 FROM assessments AS a JOIN stg_changes AS s USING (site, patient_key, assessment_date, measure)
 WHERE s.change_kind = 'changed';
 
@@ -33,7 +39,7 @@ WHERE (site, patient_key, assessment_date, measure) IN (
     SELECT (site, patient_key, assessment_date, measure) FROM stg_changes WHERE change_kind = 'changed');
 
 INSERT INTO assessments BY NAME
-SELECT site, patient_key, assessment_date, measure, value, dq_flags, source_row,
+SELECT site, patient_key, patient_seq, assessment_date, measure, value, dq_flags, source_row,
        $batch_id AS batch_id
 FROM checked
 ANTI JOIN (SELECT source_row FROM stg_changes WHERE change_kind IN ('quarantined', 'unchanged')) USING (source_row);

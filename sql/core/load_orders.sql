@@ -34,8 +34,14 @@ JOIN raw_rows AS r USING (source_row)
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
-INSERT INTO orders_history
-SELECT o.*, $batch_id
+-- the patients this file is the first to name (numbered in staging)
+INSERT INTO patient_keys
+SELECT patient_seq, any_value(site), any_value(patient_key) FROM stage.staged
+WHERE patient_seq > (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
+GROUP BY patient_seq;
+
+INSERT INTO orders_history BY NAME
+SELECT o.*, $batch_id AS replaced_by_batch_id
 FROM orders AS o JOIN stg_changes AS s USING (site, order_id)
 WHERE s.change_kind = 'changed';
 
@@ -43,7 +49,7 @@ DELETE FROM orders
 WHERE (site, order_id) IN (SELECT (site, order_id) FROM stg_changes WHERE change_kind = 'changed');
 
 INSERT INTO orders BY NAME
-SELECT order_id, site, patient_key, age_years, sex, weight_kg, height_cm, order_date, start_date,
+SELECT order_id, site, patient_key, patient_seq, age_years, sex, weight_kg, height_cm, order_date, start_date,
        infusion_days, dose_g, product, indication, diagnosis_code, severity, refractory, plasma_exchange,
        with_methylprednisolone, specialty, department, prescriber_id, dq_flags, source_row,
        $batch_id AS batch_id

@@ -6,6 +6,6 @@ SELECT
     (SELECT max(last_order_date) FROM patient_condition_usage) AS last_order_date,
     (SELECT list(DISTINCT site ORDER BY site) FROM patient_condition_usage) AS sites,
     (SELECT sum(orders)::BIGINT FROM patient_condition_usage) AS orders,
-    (SELECT count(DISTINCT (site, patient_key)) FROM patient_condition_usage) AS patients,
+    (SELECT count(DISTINCT patient_seq) FROM patient_condition_usage) AS patients,
     (SELECT sum(grams) FROM patient_condition_usage) AS grams,
     (SELECT max(finished_at) FROM ingest_batches WHERE status = 'loaded') AS last_loaded_at;

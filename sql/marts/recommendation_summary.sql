@@ -3,7 +3,7 @@
 CREATE OR REPLACE TABLE mart_recommendation_summary AS
 WITH
 totals AS (
-    SELECT recommendation, sum(orders)::BIGINT AS orders, count(DISTINCT patient_key) AS patients, sum(grams) AS grams
+    SELECT recommendation, sum(orders)::BIGINT AS orders, count(DISTINCT patient_seq) AS patients, sum(grams) AS grams
     FROM patient_condition_usage GROUP BY recommendation
 )
 

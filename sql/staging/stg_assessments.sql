@@ -12,14 +12,20 @@ raw AS NOT MATERIALIZED (  -- inlined into each use: cheaper than a copy of the 
     FROM raw_rows
 ),
 
+-- a patient seen before keeps their patient_seq (patient_keys); a new one is numbered after the
+-- last, and sql/core/load_*.sql adds them to patient_keys
 patients AS (
-    SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
-    FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
+    SELECT site, patient_id, patient_key,
+        coalesce(k.patient_seq, (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
+                 + row_number() OVER (PARTITION BY k.patient_seq IS NULL ORDER BY site, patient_key)) AS patient_seq
+    FROM (SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
+          FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL))
+    LEFT JOIN patient_keys AS k USING (site, patient_key)
 ),
 
 typed AS (
     SELECT
-        raw.source_row, raw.site, patients.patient_key,
+        raw.source_row, raw.site, patients.patient_key, patients.patient_seq,
         parse_date(raw.assessment_date, $date_formats) AS assessment_date,
         alias.measure,
         parse_number(raw.value, $decimal_comma) AS value,
@@ -33,7 +39,7 @@ typed AS (
 )
 
 SELECT
-    source_row, site, patient_key, assessment_date, measure, value,
+    source_row, site, patient_key, patient_seq, assessment_date, measure, value,
     -- for the checks
     CASE WHEN patient_key IS NOT NULL AND assessment_date IS NOT NULL AND measure IS NOT NULL THEN
         count(*) OVER (PARTITION BY site, patient_key, assessment_date, measure) END AS copies_in_file,

@@ -22,14 +22,20 @@ repeated AS (
     GROUP BY ALL HAVING count(*) > 1
 ),
 
+-- a patient seen before keeps their patient_seq (patient_keys); a new one is numbered after the
+-- last, and sql/core/load_*.sql adds them to patient_keys
 patients AS (
-    SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
-    FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL)
+    SELECT site, patient_id, patient_key,
+        coalesce(k.patient_seq, (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
+                 + row_number() OVER (PARTITION BY k.patient_seq IS NULL ORDER BY site, patient_key)) AS patient_seq
+    FROM (SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
+          FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL))
+    LEFT JOIN patient_keys AS k USING (site, patient_key)
 ),
 
 typed AS (
     SELECT
-        source_row, order_id, site, patient_key,
+        source_row, order_id, site, patient_key, patient_seq,
         parse_number(age_years, $decimal_comma) AS age_given,
         parse_date(date_of_birth, $date_formats) AS date_of_birth,
         blank_to_null(sex) AS sex,
@@ -64,7 +70,7 @@ derived AS (
 )
 
 SELECT
-    source_row, order_id, site, patient_key,
+    source_row, order_id, site, patient_key, patient_seq,
     age_years, sex, weight_kg, height_cm, order_date, start_date, infusion_days, dose_g, product,
     indication, diagnosis_code, severity, refractory, plasma_exchange, with_methylprednisolone,
     specialty, department, prescriber_id,
