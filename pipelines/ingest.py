@@ -73,7 +73,9 @@ def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
         extract = readers.read_extract(con, path, facts, profile)
     except readers.UnreadableFile as exc:
         return StagedExtract(path, facts, settings, profile.site, started_at, profile.kind, str(exc), None, False)
-    run_sql_file(con, f"staging/stg_{extract.kind}.sql", {**profile.parse_params(), **hmac_pads})
+    params = {**profile.parse_params(), **hmac_pads}
+    run_sql_file(con, "staging/stg_patients.sql", params)
+    run_sql_file(con, f"staging/stg_{extract.kind}.sql", params)
     return StagedExtract(path, facts, settings, profile.site, started_at, extract.kind, extract.problem,
                          extract.note, True)
 
@@ -99,6 +101,7 @@ def load(con: duckdb.DuckDBPyConnection, staged: StagedExtract, checks: list[val
         result = BatchResult(str(staged.path), "rejected" if staged.problem else "loaded", staged.kind, batch_id,
                              reason="; ".join(filter(None, [staged.problem, staged.note])) or None)
         if staged.read:
+            run_sql_file(con, "core/register_patients.sql")
             run_sql_file(con, f"core/load_{staged.kind}.sql", {"batch_id": batch_id})
             (result.rows_read, result.rows_loaded, result.rows_quarantined,
              result.rows_unchanged) = _batch_counts(con)
@@ -131,7 +134,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile
 def release_staging(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the last file's text copy and staged rows: after the ingest they only hold memory (or
     spill) that the classification and analysis need."""
-    for table in ("temp.raw_file", "temp.stg_changes", "stage.staged", "stage.check_failures"):
+    for table in ("temp.raw_file", "temp.stg_changes", "stage.patients", "stage.staged", "stage.check_failures"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

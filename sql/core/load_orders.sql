@@ -34,12 +34,6 @@ JOIN raw_rows AS r USING (source_row)
 UNION ALL
 SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
 
--- the patients this file is the first to name (numbered in staging)
-INSERT INTO patient_keys
-SELECT patient_seq, any_value(site), any_value(patient_key) FROM stage.staged
-WHERE patient_seq > (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
-GROUP BY patient_seq;
-
 INSERT INTO orders_history BY NAME
 SELECT o.*, $batch_id AS replaced_by_batch_id
 FROM orders AS o JOIN stg_changes AS s USING (site, order_id)

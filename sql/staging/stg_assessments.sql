@@ -1,7 +1,8 @@
 -- Grain: one row per data row of one assessments file (temp table raw_rows: text, standard names).
 -- Types the fields, recognises the measure through ref_measure_aliases, pseudonymises the patient,
--- and keeps what the checks registry (guideline/checks/assessments.yaml) needs. As for orders,
--- each distinct patient is hashed once and the quarantine record is built at load time.
+-- and keeps what the checks registry (guideline/checks/assessments.yaml) needs. As for orders, each
+-- distinct patient is hashed and numbered once (sql/staging/stg_patients.sql) and the quarantine
+-- record is built at load time.
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -10,17 +11,6 @@ raw AS NOT MATERIALIZED (  -- inlined into each use: cheaper than a copy of the 
         blank_to_null(patient_id) AS patient_id,
         coalesce(blank_to_null(site), $default_site) AS site)
     FROM raw_rows
-),
-
--- a patient seen before keeps their patient_seq (patient_keys); a new one is numbered after the
--- last, and sql/core/load_*.sql adds them to patient_keys
-patients AS (
-    SELECT site, patient_id, patient_key,
-        coalesce(k.patient_seq, (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
-                 + row_number() OVER (PARTITION BY k.patient_seq IS NULL ORDER BY site, patient_key)) AS patient_seq
-    FROM (SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
-          FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL))
-    LEFT JOIN patient_keys AS k USING (site, patient_key)
 ),
 
 typed AS (
@@ -32,7 +22,7 @@ typed AS (
         m.scale_min, m.scale_max,
         raw AS raw_record
     FROM raw
-    LEFT JOIN patients USING (site, patient_id)
+    LEFT JOIN stage.patients AS patients USING (site, patient_id)
     LEFT JOIN ref_measure_aliases AS alias
         ON alias.alias_key = upper(regexp_replace(coalesce(raw.measure, ''), '[^A-Za-z0-9]', '', 'g'))
     LEFT JOIN ref_measures AS m ON m.measure = alias.measure

@@ -2,8 +2,8 @@
 -- Types every field with the site profile's formats and units, derives age at order,
 -- pseudonymises the patient, and keeps what the checks registry (guideline/checks/orders.yaml)
 -- needs: <column>_text (present or not) and <column>_unparsed (present but unreadable).
--- Each distinct patient is hashed once. The row as read, for quarantine, is built at load time
--- for quarantined rows only (sql/core/load_orders.sql).
+-- Each distinct patient is hashed and numbered once (sql/staging/stg_patients.sql). The row as
+-- read, for quarantine, is built at load time for quarantined rows only (sql/core/load_orders.sql).
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -20,17 +20,6 @@ repeated AS (
     SELECT site, order_id, count(*) AS copies_in_file
     FROM raw WHERE order_id IS NOT NULL
     GROUP BY ALL HAVING count(*) > 1
-),
-
--- a patient seen before keeps their patient_seq (patient_keys); a new one is numbered after the
--- last, and sql/core/load_*.sql adds them to patient_keys
-patients AS (
-    SELECT site, patient_id, patient_key,
-        coalesce(k.patient_seq, (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
-                 + row_number() OVER (PARTITION BY k.patient_seq IS NULL ORDER BY site, patient_key)) AS patient_seq
-    FROM (SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
-          FROM (SELECT DISTINCT site, patient_id FROM raw WHERE patient_id IS NOT NULL))
-    LEFT JOIN patient_keys AS k USING (site, patient_key)
 ),
 
 typed AS (
@@ -58,7 +47,7 @@ typed AS (
         blank_to_null(prescriber_id) AS prescriber_id,
         struct_pack(weight_kg, height_cm, dose_g, order_date, start_date, infusion_days, age_years, date_of_birth,
                     refractory, plasma_exchange, with_methylprednisolone) AS raw_record  -- the text, for the checks
-    FROM raw LEFT JOIN patients USING (site, patient_id)
+    FROM raw LEFT JOIN stage.patients AS patients USING (site, patient_id)
 ),
 
 derived AS (

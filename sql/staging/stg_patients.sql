@@ -1,0 +1,16 @@
+-- Grain: one row per distinct patient of one file (temp table raw_rows), before its rows are staged:
+-- the keyed pseudonym (one HMAC per patient, not per row) and the patient's number. A patient seen
+-- before keeps their patient_seq from patient_keys; new ones are numbered after the last, in order
+-- of key, and sql/core/register_patients.sql adds them to patient_keys when the file is loaded.
+CREATE OR REPLACE TABLE stage.patients AS
+SELECT site, patient_id, patient_key,
+    coalesce(k.patient_seq, (SELECT coalesce(max(patient_seq), 0) FROM patient_keys)
+             + row_number() OVER (PARTITION BY k.patient_seq IS NULL ORDER BY site, patient_key)) AS patient_seq
+FROM (
+    SELECT site, patient_id, patient_key_of(site, patient_id, $hmac_inner, $hmac_outer) AS patient_key
+    FROM (SELECT DISTINCT coalesce(blank_to_null(site), $default_site) AS site,
+                          blank_to_null(patient_id) AS patient_id
+          FROM raw_rows)
+    WHERE patient_id IS NOT NULL
+)
+LEFT JOIN patient_keys AS k USING (site, patient_key);
