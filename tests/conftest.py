@@ -1,5 +1,7 @@
+import atexit
 import csv
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -9,8 +11,10 @@ import pytest
 from pipelines import classify, db, ingest, prefect_env, reference
 
 # No outbound calls from Prefect in any test, and its state in a throwaway folder (the command-line
-# runs the tests start inherit both).
-prefect_env.configure(Path(tempfile.mkdtemp(prefix="ivig-audit-tests-")))
+# runs the tests start inherit both), removed when the tests end.
+PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
+atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
+prefect_env.configure(PREFECT_STATE)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = str(Path(sys.executable).parent / "ivig-audit")
