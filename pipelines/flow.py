@@ -31,7 +31,8 @@ def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, task_run_name="read {path.name}")
 def read_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict):
-    """Retried: reading can fail on a file still being copied; a failed try writes nothing kept."""
+    """Retried: reading can fail on a file still being copied; a failed try keeps nothing but the
+    numbers of the patients it named (patient_keys)."""
     return ingest.read(con, path, site_profile, pads)
 
 

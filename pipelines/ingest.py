@@ -1,7 +1,8 @@
 """Ingest one extract file as one batch: read it and stage it in SQL, validate it with the checks
 registry, and load it in a single transaction, so a batch is either wholly in the database or not
 at all. Reading, staging and validating happen before the transaction and write only to the
-in-memory `stage` database and temp tables."""
+in-memory `stage` database and temp tables, and number the file's new patients in patient_keys
+(sql/staging/stg_patients.sql)."""
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
     params = {**profile.parse_params(), **hmac_pads}
     run_sql_file(con, "staging/stg_patients.sql", params)
     run_sql_file(con, f"staging/stg_{extract.kind}.sql", params)
+    con.execute("DROP TABLE stage.patients")
     return StagedExtract(path, facts, settings, profile.site, started_at, extract.kind, extract.problem,
                          extract.note, True)
 
@@ -101,7 +103,6 @@ def load(con: duckdb.DuckDBPyConnection, staged: StagedExtract, checks: list[val
         result = BatchResult(str(staged.path), "rejected" if staged.problem else "loaded", staged.kind, batch_id,
                              reason="; ".join(filter(None, [staged.problem, staged.note])) or None)
         if staged.read:
-            run_sql_file(con, "core/register_patients.sql")
             run_sql_file(con, f"core/load_{staged.kind}.sql", {"batch_id": batch_id})
             (result.rows_read, result.rows_loaded, result.rows_quarantined,
              result.rows_unchanged) = _batch_counts(con)
