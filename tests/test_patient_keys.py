@@ -44,6 +44,20 @@ def build(con, since_batch=0):
     analyse.analyse_treatment(con)
 
 
+def test_a_correction_that_moves_an_order_to_another_patient_rebuilds_both_patients(con, tmp_path):
+    load(con, write_orders_csv(tmp_path / "1.csv", [order_row("A1", patient_id="P1"), order_row("A2", patient_id="P1")]))
+    build(con)
+    second = load(con, write_orders_csv(tmp_path / "2.csv", [order_row("A1", patient_id="P2")]))
+    build(con, second.batch_id)
+    seq = dict(con.execute("SELECT order_id, patient_seq FROM orders").fetchall())
+    assert seq["A1"] != seq["A2"]
+    assert con.execute("SELECT order_id, patient_seq FROM order_audit ORDER BY order_id").fetchall() == sorted(seq.items())
+    assert con.execute("SELECT patient_seq, orders FROM patient_condition_usage ORDER BY patient_seq").fetchall() == \
+        sorted([(seq["A2"], 1), (seq["A1"], 1)])
+    assert con.execute("SELECT patient_seq, count(*) FROM courses GROUP BY ALL ORDER BY 1").fetchall() == \
+        sorted([(seq["A2"], 1), (seq["A1"], 1)])
+
+
 @pytest.fixture
 def database_before_patient_keys(con, tmp_path, loaded_reference):
     """A database with CIDP courses, a correction and assessments, then made as it was before

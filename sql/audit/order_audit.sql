@@ -26,7 +26,11 @@ CREATE TABLE IF NOT EXISTS order_audit (
     specialty         VARCHAR
 );
 
-DELETE FROM order_audit WHERE (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
+-- an order replaced belongs to a patient in scope (the old row's patient too): matching the number
+-- first spares comparing every order's (site, order_id)
+DELETE FROM order_audit
+WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope)
+  AND (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
 
 INSERT INTO order_audit BY NAME
 WITH
