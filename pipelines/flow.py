@@ -73,16 +73,18 @@ def analyse_treatment(con) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def build_marts(con, fingerprint: str) -> None:
-    """Materialise every sql/marts/ model as a table, so the dashboard reads small tables; then
-    record what the derived tables were built from."""
+def build_marts(con, fingerprint: str, since_batch: int) -> None:
+    """Build every sql/marts/ model, so the dashboard reads small tables (the weak-evidence list
+    keeps its rows by the orders of batches since since_batch, 0 = all); then record what the
+    derived tables were built from."""
     con.execute("BEGIN TRANSACTION")
-    # Databases made before the marts were tables have mart_recommendation_summary as a view.
+    # Each model creates its mart afresh, as a table or a view (in databases made before the marts
+    # were tables, mart_recommendation_summary is a view).
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
                                "AND starts_with(view_name, 'mart_')").fetchall():
         con.execute(f'DROP VIEW "{view}"')
     for path in sorted((SQL_DIR / "marts").glob("*.sql")):
-        db.run_sql_file(con, f"marts/{path.name}")
+        db.run_sql_file(con, f"marts/{path.name}", {"since_batch": since_batch})
     con.execute("DELETE FROM derived_state")
     con.execute("INSERT INTO derived_state VALUES (?, now()::TIMESTAMP)", [fingerprint])
     con.execute("COMMIT")
@@ -137,9 +139,10 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
             built_from = classify.fingerprint(ruleset_id, guideline)
             rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
             if rebuild or any(batch.status != "skipped" for batch in summary.batches):
-                classify_orders(con, ruleset_id, 0 if rebuild else first_batch)
+                since_batch = 0 if rebuild else first_batch
+                classify_orders(con, ruleset_id, since_batch)
                 analyse_treatment(con)
-                build_marts(con, built_from)
+                build_marts(con, built_from, since_batch)
             describe_database(con)
             exports = export_lists(con, out_dir)
             publishing = time.perf_counter()

@@ -1,5 +1,6 @@
 """A run rebuilds only what its new batches touched (sql/audit/scope.sql); the result must be the
 same as one run over all the extracts, and a change of rule set rebuilds everything."""
+import csv
 import subprocess
 
 import duckdb
@@ -64,6 +65,10 @@ def test_an_incremental_run_builds_what_one_run_over_everything_builds(extracts,
     assert changed == 40 and reviewed > 50  # the second run did correct orders and review patients
     assert {table: differing_rows(step / "audit.duckdb", whole / "audit.duckdb", table, columns)
             for table, columns in DERIVED.items()} == dict.fromkeys(DERIVED, 0)
+    # the weak-evidence list keeps its rows by run, and still reads newest first
+    with (step / "out" / "exports" / "weak_evidence_orders.csv").open(encoding="utf-8") as handle:
+        dates = [row["order_date"] for row in csv.DictReader(handle)]
+    assert len(dates) > 10 and dates == sorted(dates, reverse=True)
 
 
 def test_a_run_with_nothing_new_rebuilds_nothing_and_another_rule_set_rebuilds_everything(extracts, tmp_path):

@@ -19,7 +19,7 @@ def audited(con, tmp_path, loaded_reference, counts: dict[str, int]):
     ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(), pseudonym.hmac_pads(b"k"))
     classify.classify_orders(con, "aan-2012-ivig-nmd")
     analyse.analyse_treatment(con)
-    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None))
+    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0)
     return {row[0]: row[1:] for row in con.execute(
         """SELECT group_value, orders, patients, grams FROM mart_usage_by_group
            WHERE dimension = 'specialty'""").fetchall()}
