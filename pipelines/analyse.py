@@ -22,8 +22,8 @@ def load_treatment() -> dict:
 
 def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = None) -> None:
     """Rebuild `courses` (from orders and the conditions in indication_resolution) then
-    `cidp_review` (from courses and assessments), for the patients in scope and by their patient
-    numbers (both set by classify.classify_orders), inside the caller's transaction."""
+    `cidp_review` (from courses and assessments), for the patients in scope (set by
+    classify.classify_orders) and keyed on their patient_seq, inside the caller's transaction."""
     treatment = treatment or load_treatment()
     courses, review = treatment["courses"], treatment["cidp_review"]
     run_sql_file(con, "analysis/treatment_reference.sql")
