@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 -- patient_seq: the patient's number in patient_keys. The treatment analysis and the usage tables
 -- join, group and rebuild by it instead of by the 64-character patient_key (docs/performance.md).
 CREATE TABLE IF NOT EXISTS patient_keys (
-    patient_seq BIGINT NOT NULL,   -- numbered as first seen by a load: 1, 2, ...
+    patient_seq BIGINT NOT NULL,   -- numbered as first seen in an extract (sql/staging/stg_patients.sql)
     site        VARCHAR NOT NULL,
     patient_key VARCHAR NOT NULL
 );
