@@ -1,5 +1,6 @@
 import atexit
 import csv
+import hashlib
 import os
 import shutil
 import sys
@@ -15,6 +16,9 @@ from pipelines import classify, db, ingest, prefect_env, reference
 PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
 atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
 prefect_env.configure(PREFECT_STATE)
+# Flows run in this process use Prefect's temporary server; its first start creates its database,
+# which takes longer than Prefect's default wait on a busy machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = str(Path(sys.executable).parent / "ivig-audit")
@@ -25,9 +29,14 @@ def audit_command(inbox: Path, db: Path, out: Path) -> list[str]:
     return [CLI, "run", "--inbox", str(inbox), "--db", str(db), "--out", str(out)]
 
 
+def key_for(name: str) -> str:
+    """A pseudonymisation key of the length a run requires, made from a test's name."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
 def cli_env(key: str, **extra: str) -> dict[str, str]:
-    """The environment for a command-line run with its own pseudonymisation key."""
-    return {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": key, **extra}
+    """The environment for a command-line run with its own pseudonymisation key (made from `key`)."""
+    return {**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": key_for(key), **extra}
 
 ORDER_HEADER = ["order_id", "patient_id", "age_years", "date_of_birth", "sex", "weight_kg", "height_cm",
                 "order_date", "start_date", "infusion_days", "dose_g", "product", "indication",

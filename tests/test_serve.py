@@ -32,7 +32,7 @@ def served(tmp_path):
     """`ivig-audit serve` every minute over a small inbox; yields (api url, server pid, process)."""
     write_extracts(300, tmp_path / "inbox", seed=4)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test", PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test-" + "0" * 32, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
     process = subprocess.Popen(
         [str(BIN / "ivig-audit"), "serve", "--cron", "* * * * *", "--inbox", "inbox", "--db", "out/audit.duckdb",
          "--out", "out"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
