@@ -3,6 +3,7 @@ registry, and load it in a single transaction, so a batch is either wholly in th
 at all. Reading, staging and validating happen before the transaction and write only to the
 in-memory `stage` database and temp tables, and number the file's new patients in patient_keys
 (sql/staging/stg_patients.sql)."""
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,14 +18,17 @@ from pipelines.reference import Reference, write_reference
 
 @dataclass
 class BatchResult:
+    """One inbox entry's outcome. A rejected file that could not be opened, a skipped file (seen
+    before, changed while read, or not an extract) has no batch row: batch_id None."""
     source_file: str
-    status: str  # loaded | rejected | skipped (already ingested)
+    status: str  # loaded | rejected | skipped (already ingested, changed while read, or not an extract)
     kind: str | None = None
     batch_id: int | None = None
     rows_read: int = 0
-    rows_loaded: int = 0
+    rows_loaded: int = 0  # rows_replaced of them replaced an order (or assessment) loaded before
     rows_quarantined: int = 0
     rows_unchanged: int = 0
+    rows_replaced: int = 0
     reason: str | None = None
 
 
@@ -59,27 +63,46 @@ class StagedExtract:
 
 def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
          hmac_pads: dict[str, bytes]) -> StagedExtract | BatchResult:
-    """Read and stage one file; a BatchResult (skipped) when its content was ingested before."""
-    facts = readers.inspect_file(path)
-    settings = profile.fingerprint()
-    seen = con.execute("""
-        SELECT batch_id, status FROM ingest_batches
-        WHERE sha256 = ? AND (status = 'loaded' OR settings_sha256 = ?)
-        ORDER BY batch_id LIMIT 1""", [facts.sha256, settings]).fetchall()
-    if seen:
-        return BatchResult(str(path), "skipped", batch_id=seen[0][0],
-                           reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
-    started_at = datetime.now()
+    """Read and stage one file; a BatchResult when there is nothing to stage: its content was
+    ingested before (skipped), it changed while it was read (skipped, read again next run: it is
+    being written), or it cannot be opened (rejected, tried again next run)."""
     try:
-        extract = readers.read_extract(con, path, facts, profile)
-    except readers.UnreadableFile as exc:
-        return StagedExtract(path, facts, settings, profile.site, started_at, profile.kind, str(exc), None, False)
+        before = _file_state(path)
+        facts = readers.inspect_file(path)
+        settings = profile.fingerprint()
+        seen = con.execute("""
+            SELECT batch_id, status FROM ingest_batches
+            WHERE sha256 = ? AND (status = 'loaded' OR settings_sha256 = ?)
+            ORDER BY batch_id LIMIT 1""", [facts.sha256, settings]).fetchall()
+        if seen:
+            return BatchResult(str(path), "skipped", batch_id=seen[0][0],
+                               reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
+        started_at = datetime.now()
+        try:
+            extract = readers.read_extract(con, path, facts, profile)
+        except readers.UnreadableFile as exc:
+            extract = exc
+        changed = _file_state(path) != before
+    except OSError as exc:
+        return BatchResult(str(path), "rejected", reason=f"cannot be read ({exc.strerror or type(exc).__name__}); "
+                                                         "tried again next run")
+    if changed:
+        return BatchResult(str(path), "skipped", reason="changed while it was read (still being written?); "
+                                                        "read again next run")
+    if isinstance(extract, readers.UnreadableFile):
+        return StagedExtract(path, facts, settings, profile.site, started_at, profile.kind, str(extract), None, False)
     params = {**profile.parse_params(), **hmac_pads}
     run_sql_file(con, "staging/stg_patients.sql", params)
     run_sql_file(con, f"staging/stg_{extract.kind}.sql", params)
     con.execute("DROP TABLE stage.patients")
     return StagedExtract(path, facts, settings, profile.site, started_at, extract.kind, extract.problem,
                          extract.note, True)
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    """Size and modification time: a file being written changes them."""
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns
 
 
 def validate_staged(con: duckdb.DuckDBPyConnection, staged: StagedExtract,
@@ -104,18 +127,20 @@ def load(con: duckdb.DuckDBPyConnection, staged: StagedExtract, checks: list[val
                              reason="; ".join(filter(None, [staged.problem, staged.note])) or None)
         if staged.read:
             run_sql_file(con, f"core/load_{staged.kind}.sql", {"batch_id": batch_id})
-            (result.rows_read, result.rows_loaded, result.rows_quarantined,
-             result.rows_unchanged) = _batch_counts(con)
+            (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_unchanged,
+             result.rows_replaced) = _batch_counts(con)
         if checks:
             con.executemany(
                 "INSERT INTO dq_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [[batch_id, c.check_id, c.column_name, c.expectation, c.severity, c.violated, c.denominator,
                   c.percent, c.status, c.message] for c in checks])
-        con.execute(
-            "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        con.execute("""
+            INSERT INTO ingest_batches (batch_id, source_file, sha256, settings_sha256, kind, site, rows_read,
+                rows_loaded, rows_quarantined, rows_unchanged, rows_replaced, status, reason, started_at, finished_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
             [batch_id, str(staged.path), staged.facts.sha256, staged.settings_sha256, staged.kind, staged.site,
-             result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_unchanged, result.status,
-             result.reason, staged.started_at])
+             result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_unchanged,
+             result.rows_replaced, result.status, result.reason, staged.started_at])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -139,12 +164,14 @@ def release_staging(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _batch_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
-    """rows read, loaded, quarantined, unchanged: read = loaded + quarantined + unchanged."""
+def _batch_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int, int]:
+    """rows read, loaded, quarantined, unchanged, replaced: read = loaded + quarantined + unchanged,
+    and the replaced (corrections of rows loaded before) are counted within loaded."""
     return con.execute("""
         WITH unparsed AS (SELECT count(*) AS n FROM raw_rejects)
         SELECT count(change_kind) + any_value(unparsed.n),
                count(*) FILTER (WHERE change_kind IN ('new', 'changed')),
                count(*) FILTER (WHERE change_kind = 'quarantined') + any_value(unparsed.n),
-               count(*) FILTER (WHERE change_kind = 'unchanged')
+               count(*) FILTER (WHERE change_kind = 'unchanged'),
+               count(*) FILTER (WHERE change_kind = 'changed')
         FROM unparsed LEFT JOIN stg_changes ON true""").fetchall()[0]

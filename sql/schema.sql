@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     rows_loaded       BIGINT NOT NULL,
     rows_quarantined  BIGINT NOT NULL,
     rows_unchanged    BIGINT NOT NULL,
+    rows_replaced     BIGINT,             -- of rows_loaded, corrections that replaced a row loaded before
     status            VARCHAR NOT NULL,   -- loaded | rejected (the file could not be used; its rows are in quarantine)
     reason            VARCHAR,            -- why a file was rejected, or what was ignored in it
     started_at        TIMESTAMP NOT NULL,
@@ -101,6 +102,14 @@ ALTER TABLE orders ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE orders_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE assessments ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE assessments_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
+
+-- Databases made before rows_replaced: the column comes last, and each batch's count is found in
+-- the history tables, where every row a correction replaced is kept with the batch that replaced it.
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS rows_replaced BIGINT;
+UPDATE ingest_batches AS b
+SET rows_replaced = (SELECT count(*) FROM orders_history AS h WHERE h.replaced_by_batch_id = b.batch_id)
+                  + (SELECT count(*) FROM assessments_history AS h WHERE h.replaced_by_batch_id = b.batch_id)
+WHERE rows_replaced IS NULL;
 
 -- One row per check per batch (guideline/checks/<kind>.yaml), as Great Expectations evaluated it.
 CREATE TABLE IF NOT EXISTS dq_results (

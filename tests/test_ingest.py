@@ -1,11 +1,13 @@
 """CSV ingest into a real DuckDB file: every row accounted for, bad rows quarantined with reasons
 and their row number, re-runs change nothing, corrections keep history, no raw identifier stored."""
+import gzip
 import hashlib
 import hmac
 from pathlib import Path
 
+import pytest
 
-from pipelines import ingest, pseudonym
+from pipelines import ingest, pseudonym, readers
 from pipelines.profile import SiteProfile
 from tests.conftest import ORDER_HEADER, order_row, write_orders_csv
 
@@ -30,7 +32,7 @@ def test_bad_rows_are_quarantined_with_reasons_and_row_numbers(con, tmp_path):
         order_row("A5", age_years="", date_of_birth=""),
         order_row("A6", age_years="130"),
         order_row("A7", refractory="perhaps"),
-        order_row("A8"), order_row("A8"),
+        order_row("A8"), order_row("A8", dose_g="150"),  # which copy is right is unknown: both held back
         order_row("A9", indication="", diagnosis_code=""),  # loaded: classified unknown_indication
     ]
     result = load(con, write_orders_csv(tmp_path / "in" / "orders.csv", rows))
@@ -111,3 +113,65 @@ def test_patient_key_is_hmac_sha256_and_no_raw_identifier_is_stored(con, tmp_pat
     stored = Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'audit'")
                   .fetchall()[0][0]).read_bytes()
     assert b"MRN-SECRET" not in stored and b"1970-05-06" not in stored and b"1999-01-02" not in stored
+
+
+def _cut(text: str) -> str:
+    """The text of an extract with its last line cut short, as a copy still being written leaves it."""
+    return text.rstrip("\r\n")[:-2]
+
+
+@pytest.mark.parametrize("write", [
+    lambda path, text: path.write_text(text, encoding="utf-8", newline=""),
+    lambda path, text: path.write_bytes(text.encode("windows-1252")),            # read through a UTF-8 copy
+    lambda path, text: path.write_bytes(text.replace("\r\n", "\n", 1).encode()),  # mixed line ends: a copy too
+    lambda path, text: path.with_name(path.name + ".gz").write_bytes(gzip.compress(text.encode())),
+], ids=["utf-8", "windows-1252", "mixed-line-ends", "gzip"])
+def test_a_last_line_without_a_line_end_is_held_back_until_the_file_is_complete(con, tmp_path, write):
+    complete = write_orders_csv(tmp_path / "full.csv", [order_row("C1"), order_row("C2", site="STM",
+                                                                                   indication="CIDP é")])
+    text = complete.read_text(encoding="utf-8")
+    target = tmp_path / "in" / "orders.csv"
+    target.parent.mkdir()
+    write(target, _cut(text))
+    extract = next(target.parent.iterdir())
+    first = load(con, extract)
+    assert (first.rows_read, first.rows_loaded, first.rows_quarantined) == (2, 1, 1)
+    assert con.execute("SELECT reasons[1][:21], record->>'order_id', record->>'line' FROM quarantine").fetchall() == [
+        ("incomplete_last_line:", "C2", "3")]
+    write(target, text)  # the writer finished: the same name, the whole content
+    second = load(con, extract)
+    assert (second.rows_read, second.rows_loaded, second.rows_unchanged) == (2, 1, 1)
+    assert con.execute("SELECT order_id, site, indication FROM orders ORDER BY order_id").fetchall() == [
+        ("C1", "TST", "CIDP"), ("C2", "STM", "CIDP é")]
+    assert invariant_holds(con)
+
+
+def test_a_file_that_changes_while_it_is_read_is_skipped_and_read_next_time(con, tmp_path, monkeypatch):
+    path = write_orders_csv(tmp_path / "orders.csv", [order_row("W1")])
+    real_read = readers.read_extract
+
+    def read_while_the_writer_appends(*args):  # the exporting system adds a row meanwhile
+        extract = real_read(*args)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(",".join(order_row("W2").get(c, "") for c in ORDER_HEADER) + "\n")
+        return extract
+
+    monkeypatch.setattr(readers, "read_extract", read_while_the_writer_appends)
+    result = load(con, path)
+    assert (result.status, result.batch_id, result.reason) == (
+        "skipped", None, "changed while it was read (still being written?); read again next run")
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall() == [(0,)]
+    monkeypatch.setattr(readers, "read_extract", real_read)
+    assert load(con, path).rows_loaded == 2
+
+
+def test_rows_replaced_counts_corrections_and_an_older_database_gets_the_column(con, tmp_path, loaded_reference):
+    load(con, write_orders_csv(tmp_path / "a.csv", [order_row("R1"), order_row("R2")]))
+    fix = load(con, write_orders_csv(tmp_path / "b.csv", [order_row("R1", dose_g="70"), order_row("R2"),
+                                                            order_row("R3")]))
+    assert (fix.rows_loaded, fix.rows_replaced, fix.rows_unchanged) == (2, 1, 1)
+    con.execute("ALTER TABLE ingest_batches DROP COLUMN rows_replaced")  # as a database made before it
+    ingest.prepare(con, loaded_reference)
+    assert con.execute("SELECT batch_id, rows_replaced FROM ingest_batches ORDER BY 1").fetchall() == [(1, 0), (2, 1)]
+    assert load(con, write_orders_csv(tmp_path / "c.csv", [order_row("R2", dose_g="1")])).rows_replaced == 1
+    assert con.execute("SELECT rows_replaced FROM ingest_batches WHERE batch_id = 3").fetchall() == [(1,)]

@@ -5,6 +5,7 @@ CREATE OR REPLACE TEMP TABLE stg_changes AS  -- the outcome alone, as in sql/cor
 SELECT s.source_row, s.site, s.patient_key, s.assessment_date, s.measure,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
+        WHEN s.identical_copy_of IS NOT NULL THEN 'unchanged'  -- a copy of a row above it in the file
         WHEN a.patient_key IS NULL THEN 'new'
         WHEN a.value = s.value THEN 'unchanged'
         ELSE 'changed'
@@ -21,7 +22,7 @@ FROM checked AS s
 SEMI JOIN (SELECT source_row FROM stg_changes WHERE change_kind = 'quarantined') USING (source_row)
 JOIN raw_rows AS r USING (source_row)
 UNION ALL
-SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
+SELECT $batch_id, source_row, reasons, json_object('line', line) FROM raw_rejects;
 
 INSERT INTO assessments_history BY NAME
 SELECT a.*, $batch_id AS replaced_by_batch_id

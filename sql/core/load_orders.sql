@@ -1,14 +1,17 @@
 -- Loads one checked orders file (view checked) as batch $batch_id, inside the caller's
 -- transaction. Each row is exactly one of: quarantined (it has reasons), unchanged (an identical
--- copy of the loaded order), changed (a correction: the old row moves to orders_history), or new.
--- Lines that could not be split into fields (raw_rejects) are quarantined too. A quarantined row
--- is kept as read (raw_rows), its patient id replaced by the key and its date of birth withheld.
+-- copy of the loaded order, or of a row above it in the file), changed (a correction: the old row
+-- moves to orders_history), or new. The rows the reader held back (raw_rejects: lines that could
+-- not be split into fields, rows with NUL bytes, a last line without a line end) are quarantined
+-- with their order id and line in the file, never the line itself. A quarantined row is kept as
+-- read (raw_rows), its patient id replaced by the key and its date of birth withheld.
 -- stg_changes holds the outcome alone: the rows are read again from checked where they are needed
 -- (a copy of every staged column cost as much as loading them).
 CREATE OR REPLACE TEMP TABLE stg_changes AS
 SELECT s.source_row, s.site, s.order_id,
     CASE
         WHEN len(s.reasons) > 0 THEN 'quarantined'
+        WHEN s.identical_copy_of IS NOT NULL THEN 'unchanged'  -- a copy of a row above it in the file
         WHEN o.order_id IS NULL THEN 'new'
         WHEN (o.patient_key, o.age_years, o.sex, o.weight_kg, o.height_cm, o.order_date, o.start_date,
               o.infusion_days, o.dose_g, o.product, o.indication, o.diagnosis_code, o.severity, o.refractory,
@@ -32,7 +35,7 @@ FROM checked AS s
 SEMI JOIN (SELECT source_row FROM stg_changes WHERE change_kind = 'quarantined') USING (source_row)
 JOIN raw_rows AS r USING (source_row)
 UNION ALL
-SELECT $batch_id, source_row, reasons, json_object('unparsed_row_in_file', source_row) FROM raw_rejects;
+SELECT $batch_id, source_row, reasons, json_object('order_id', order_id, 'line', line) FROM raw_rejects;
 
 INSERT INTO orders_history BY NAME
 SELECT o.*, $batch_id AS replaced_by_batch_id

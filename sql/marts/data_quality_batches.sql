@@ -1,5 +1,6 @@
--- Grain: one row per extract file seen (ingest_batches), newest first: status, rows read, loaded,
--- quarantined and unchanged, and the reason a file was rejected.
+-- Grain: one row per extract file seen (ingest_batches), newest first: status, rows read, loaded
+-- (and of them replaced: corrections of rows loaded before), quarantined and unchanged, and the
+-- reason a file was rejected.
 CREATE OR REPLACE TABLE mart_data_quality_batches AS
 SELECT
     batch_id,
@@ -8,6 +9,7 @@ SELECT
     status,
     rows_read,
     rows_loaded,
+    rows_replaced,
     rows_quarantined,
     rows_unchanged,
     reason,

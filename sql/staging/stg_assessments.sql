@@ -2,7 +2,9 @@
 -- Types the fields, recognises the measure through ref_measure_aliases, pseudonymises the patient,
 -- and keeps what the checks registry (guideline/checks/assessments.yaml) needs. As for orders, each
 -- distinct patient is hashed and numbered once (sql/staging/stg_patients.sql) and the quarantine
--- record is built at load time.
+-- record is built at load time. The same patient, date and measure more than once in the file:
+-- identical copies load once (the others count as unchanged: identical_copy_of), copies with
+-- different values are all held back (versions_in_file).
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -32,7 +34,10 @@ SELECT
     source_row, site, patient_key, patient_seq, assessment_date, measure, value,
     -- for the checks
     CASE WHEN patient_key IS NOT NULL AND assessment_date IS NOT NULL AND measure IS NOT NULL THEN
-        count(*) OVER (PARTITION BY site, patient_key, assessment_date, measure) END AS copies_in_file,
+        count(DISTINCT row(value)) OVER (PARTITION BY site, patient_key, assessment_date, measure) END
+        AS versions_in_file,
+    nullif(min(source_row) OVER (PARTITION BY site, patient_key, assessment_date, measure, row(value)), source_row)
+        AS identical_copy_of,
     blank_to_null(raw_record.assessment_date) AS assessment_date_text,
     blank_to_null(raw_record.measure) AS measure_text,
     blank_to_null(raw_record.value) AS value_text,

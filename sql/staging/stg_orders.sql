@@ -4,6 +4,10 @@
 -- needs: <column>_text (present or not) and <column>_unparsed (present but unreadable).
 -- Each distinct patient is hashed and numbered once (sql/staging/stg_patients.sql). The row as
 -- read, for quarantine, is built at load time for quarantined rows only (sql/core/load_orders.sql).
+-- An order given more than once in the file: identical copies (the same content once typed) are
+-- one order exported twice, so the first is loaded and the others count as unchanged
+-- (identical_copy_of); copies that differ are all held back by the check on versions_in_file. Those
+-- few rows are told apart by the UPDATE at the end.
 -- Written to the attached in-memory database `stage`, where Great Expectations validates it.
 CREATE OR REPLACE TABLE stage.staged AS
 WITH
@@ -65,6 +69,8 @@ SELECT
     specialty, department, prescriber_id,
     -- for the checks
     CASE WHEN order_id IS NOT NULL THEN coalesce(repeated.copies_in_file, 1) END AS copies_in_file,
+    CASE WHEN order_id IS NOT NULL THEN 1 END AS versions_in_file,
+    NULL::BIGINT AS identical_copy_of,
     dose_g / nullif(weight_kg, 0) AS dose_g_per_kg,
     blank_to_null(raw_record.weight_kg) AS weight_kg_text,
     blank_to_null(raw_record.dose_g) AS dose_g_text,
@@ -83,3 +89,19 @@ SELECT
     unparsed(raw_record.plasma_exchange, plasma_exchange) AS plasma_exchange_unparsed,
     unparsed(raw_record.with_methylprednisolone, with_methylprednisolone) AS with_methylprednisolone_unparsed
 FROM derived LEFT JOIN repeated USING (site, order_id);
+
+UPDATE stage.staged AS s
+SET versions_in_file = copies.versions_in_file, identical_copy_of = nullif(copies.first_copy, s.source_row)
+FROM (
+    SELECT source_row,
+           count(DISTINCT content) OVER (PARTITION BY site, order_id) AS versions_in_file,
+           min(source_row) OVER (PARTITION BY site, order_id, content) AS first_copy
+    FROM (
+        SELECT source_row, site, order_id,
+               row(patient_key, age_years, sex, weight_kg, height_cm, order_date, start_date, infusion_days, dose_g,
+                   product, indication, diagnosis_code, severity, refractory, plasma_exchange, with_methylprednisolone,
+                   specialty, department, prescriber_id) AS content
+        FROM stage.staged WHERE copies_in_file > 1
+    )
+) AS copies
+WHERE s.source_row = copies.source_row;
