@@ -56,8 +56,8 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_
                   for dimension in ("specialty", "prescriber", "site")},
         "batches": _capped(con, "mart_data_quality_batches"),
         "batch_totals": _rows(con, """SELECT count(*) AS batches, sum(rows_read) AS read, sum(rows_loaded) AS loaded,
-                                      sum(rows_quarantined) AS quarantined, sum(rows_unchanged) AS unchanged
-                                      FROM ingest_batches""")[0],
+                                      sum(rows_replaced) AS replaced, sum(rows_quarantined) AS quarantined,
+                                      sum(rows_unchanged) AS unchanged FROM ingest_batches""")[0],
         "rejected": _capped(con, "mart_data_quality_batches", "status = 'rejected'"),
         "quarantine_reasons": _capped(con, "mart_quarantine_reasons", limit=10),
         "exports": {name: path.name for name, path in exports.items()},

@@ -20,13 +20,21 @@ GuidelineOption = Annotated[Optional[str], typer.Option(
     "--guideline", help="Rule set id, or the path of a rule set YAML file (default: AAN 2012).")]
 
 
+def _error(message: str) -> None:
+    """Each line of the message on stderr (one per problem), control characters neutralised."""
+    from pipelines.report import printable
+    for line in message.splitlines() or [""]:
+        typer.echo(f"ivig-audit: {printable(line)}", err=True)
+
+
 def _fail(message: str) -> None:
-    typer.echo(f"ivig-audit: {message}", err=True)
+    _error(message)
     raise typer.Exit(2)
 
 
 @app.command()
-def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ingest.")] = Path("inbox"),
+def run(inbox: Annotated[Optional[Path], typer.Option(
+            help="Folder of extract files to ingest (none: audit the stored orders again).")] = None,
         db: DbOption = DEFAULT_DB,
         out: Annotated[Path, typer.Option(help="Folder for outputs (dashboard.html, exports/, Prefect state).")] = DEFAULT_OUT,
         guideline: GuidelineOption = None,
@@ -35,7 +43,9 @@ def run(inbox: Annotated[Path, typer.Option(help="Folder of extract files to ing
         site: Annotated[Optional[str], typer.Option(
             help="Site code for rows whose extract has no site column (default: the profile's, else 'local').")] = None):
     """Ingest every extract in the inbox, classify all orders, and print orders by recommendation."""
-    if not inbox.is_dir():
+    if inbox is None and not db.exists():
+        _fail(f"{db}: no audit database to audit again; give --inbox DIR with the extract files to ingest")
+    if inbox is not None and not inbox.is_dir():
         _fail(f"{inbox}: inbox folder not found")
     _run_and_report(inbox, db, out, guideline, profile, site)
 
@@ -58,11 +68,12 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
     _run_and_report(inbox, db, out, None, None, None)
 
 
-def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, profile: Path | None,
+def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | None, profile: Path | None,
                     site: str | None) -> None:
-    from pipelines import prefect_env, report
+    from pipelines import prefect_env, pseudonym, report
     from pipelines.profile import load_profile
-    load_profile(profile, site)  # a bad profile stops here, before Prefect starts
+    load_profile(profile, site)  # a bad profile or a short key stops here, before Prefect starts
+    pseudonym.resolve_key(db)
     prefect_env.configure(out, quiet_failures=True)
     from pipelines.serve import prefect_api
     with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
@@ -126,6 +137,7 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
 
     from pipelines import report
     from pipelines.db import connect
+    format = format.lower()
     if format not in ("table", "csv"):
         _fail(f"--format must be table or csv, not {format!r}")
     con = connect(db, read_only=True)
@@ -149,11 +161,14 @@ def export(table: Annotated[str, typer.Argument(help="Table or view to export (s
     """Export a table: CSV with spreadsheet formulas neutralised, or Parquet."""
     from pipelines.db import connect
     from pipelines.export import export as export_relation
-    con = connect(db, read_only=True)
+    format = format.lower()
+    target = out or Path(f"{table}.{format}")
+    con = connect(db, read_only=True, writable_files=(target,))
     try:
-        typer.echo(str(export_relation(con, table, out or Path(f"{table}.{format}"), format)))
+        export_relation(con, table, target.resolve(), format)
     finally:
         con.close()
+    typer.echo(str(target))
 
 
 @app.command()
@@ -175,12 +190,15 @@ def docs(db: DbOption = DEFAULT_DB,
 @app.command()
 def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
              out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
-             seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012):
-    """Write synthetic orders and assessments extracts in the standard formats."""
+             seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012,
+             profile: Annotated[Optional[Path], typer.Option(
+                 help="Write them as the site this profile describes does (headers, units, dates, delimiter...).")] = None):
+    """Write synthetic orders and assessments extracts in the standard formats (or a site's)."""
     from pipelines.generate import write_extracts
+    from pipelines.profile import load_profile
     if orders < 1:
         _fail("--orders must be at least 1")
-    for path in write_extracts(orders, out, seed):
+    for path in write_extracts(orders, out, seed, load_profile(profile) if profile else None):
         typer.echo(str(path))
 
 
@@ -188,5 +206,5 @@ def main() -> None:
     try:
         app()
     except AuditError as exc:
-        typer.echo(f"ivig-audit: {exc}", err=True)
+        _error(str(exc))
         sys.exit(2)

@@ -24,8 +24,12 @@ class AuditError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits non-zero."""
 
 
-def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the audit database with the project's macros loaded and DuckDB's memory limited."""
+def connect(db_path: Path | str, read_only: bool = False,
+            writable_files: tuple[Path, ...] = ()) -> duckdb.DuckDBPyConnection:
+    """Open the audit database with the project's macros loaded and DuckDB's memory limited. A
+    read-only connection is also sandboxed: no file is read or written but the database (and
+    writable_files), no extension installed or loaded, and no setting changed, so analysts' SQL
+    (`ivig-audit sql`) can only read the audit tables."""
     if db_path != ":memory:":
         db_path = Path(db_path)
         if read_only and not db_path.exists():
@@ -40,6 +44,12 @@ def connect(db_path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
     except duckdb.Error as exc:
         raise AuditError(f"{MEMORY_LIMIT_ENV}: {str(exc).splitlines()[0]}") from exc
     run_sql_file(con, "macros.sql")
+    if read_only:
+        if writable_files:
+            con.execute("SET allowed_paths = ?", [[str(Path(path).resolve()) for path in writable_files]])
+        for setting in ("autoinstall_known_extensions", "autoload_known_extensions", "enable_external_access"):
+            con.execute(f"SET {setting} = false")
+        con.execute("SET lock_configuration = true")
     return con
 
 

@@ -18,6 +18,7 @@ from pipelines.paths import SQL_DIR
 class RunSummary:
     db_path: Path
     ruleset_id: str
+    inbox: Path | None = None  # None: nothing to ingest, the stored orders audited again
     batches: list[ingest.BatchResult] = field(default_factory=list)
     key_warning: str | None = None
     dashboard: Path | None = None
@@ -44,9 +45,9 @@ def validate_extract(con, staged: ingest.StagedExtract) -> list:
 @task(cache_policy=NO_CACHE, task_run_name="load {staged.path.name}")
 def load_extract(con, staged: ingest.StagedExtract, checks: list) -> ingest.BatchResult:
     result = ingest.load(con, staged, checks)
-    get_run_logger().info("%s: %s (%d read, %d loaded, %d quarantined, %d unchanged)",
-                          staged.path.name, result.status, result.rows_read, result.rows_loaded,
-                          result.rows_quarantined, result.rows_unchanged)
+    get_run_logger().info("%s: %s (%d read, %d loaded of which %d replaced, %d quarantined, %d unchanged)",
+                          report.printable(staged.path.name), result.status, result.rows_read, result.rows_loaded,
+                          result.rows_replaced, result.rows_quarantined, result.rows_unchanged)
     return result
 
 
@@ -116,21 +117,23 @@ def publish_summary(con, summary: RunSummary) -> None:
 
 
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
-def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None = None,
+def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str | None = None,
               profile_path: Path | None = None, site: str | None = None) -> RunSummary:
+    """Ingest the new files of the inbox (none when inbox is None: the stored orders are audited
+    again, under the rule set given), classify, analyse and publish."""
     run_started = datetime.now()
     site_profile = profile.load_profile(profile_path, site)
     loaded, ruleset_id = load_guideline(guideline)
     analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
     key, key_warning = pseudonym.resolve_key(db_path)
-    summary = RunSummary(db_path, ruleset_id, key_warning=key_warning)
+    summary = RunSummary(db_path, ruleset_id, inbox, key_warning=key_warning)
     with db.building(db_path) as work_path:
         con = db.connect(work_path)
         try:
             ingest.prepare(con, loaded)
             pads = pseudonym.hmac_pads(key)
             first_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchall()[0][0]
-            files = extract_files(inbox)
+            files, summary.batches = extract_files(inbox) if inbox else ([], [])
             with report.file_progress(len(files)) as done:
                 for path in files:
                     summary.batches.append(ingest_extract(con, path, site_profile, pads))
@@ -154,6 +157,33 @@ def audit_run(inbox: Path, db_path: Path, out_dir: Path, guideline: str | None =
     return summary
 
 
-def extract_files(inbox: Path) -> list[Path]:
-    """Every file in the inbox, oldest name first; files of other kinds are rejected, not skipped."""
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+def extract_files(inbox: Path) -> tuple[list[Path], list[ingest.BatchResult]]:
+    """The files of the inbox to read, by name; and the entries that are not read, each with why
+    (files of unsupported types are read, to be rejected with a reason)."""
+    try:
+        entries = sorted(inbox.iterdir())
+    except OSError as exc:
+        raise db.AuditError(f"{inbox}: the inbox cannot be listed ({exc.strerror})") from exc
+    files, skipped = [], []
+    for entry in entries:
+        why = _not_an_extract(entry)
+        if why:
+            skipped.append(ingest.BatchResult(str(entry), "skipped", reason=why))
+        else:
+            files.append(entry)
+    return files, skipped
+
+
+def _not_an_extract(entry: Path) -> str | None:
+    name = entry.name
+    if name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#")):
+        return "a lock file (the workbook is open in Excel or LibreOffice), not an extract"
+    if name.startswith("."):
+        return "a hidden file"
+    if entry.is_dir():
+        return "a folder: extracts in folders within the inbox are not read"
+    if not entry.is_file():
+        return "a link to nothing" if entry.is_symlink() and not entry.exists() else "not a regular file"
+    if name.lower().startswith("readme"):
+        return "a README, not an extract"
+    return None

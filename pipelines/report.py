@@ -1,6 +1,14 @@
 """What a run prints: progress over the inbox, files, rows, quarantine reasons, and orders by
-recommendation (rich tables on the terminal)."""
+recommendation (rich tables on the terminal).
+
+Text from data (file names, headers, indications, reasons) reaches the terminal only through
+printable() and as plain text (rich Text, markup off): "[/]" or "CIDP [maintenance]" print as they
+are, and escape sequences or other control characters in them show as \\x1b and the like instead
+of acting on the terminal."""
+import math
+import re
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -8,22 +16,76 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.db import connect
 
 console = Console()
+# C0 and C1 control characters, and the invisible marks that reorder or hide text (bidi controls)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def printable(value) -> str:
+    """Text safe to print: each control character written as its escape (\\x1b, \\n, \\u202e)."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
+def say(text: str) -> None:
+    """One line of plain text (no markup), control characters neutralised."""
+    console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = None) -> None:
+    """CSV with the values exact (lists and structs as text: CSV has no nested values), or a table
+    for reading: numbers rounded, with thousands separators, and never cut (text columns fold
+    instead; a table wider than the terminal is printed whole, and the terminal wraps its lines)."""
     if fmt == "csv":
-        print(frame.write_csv(), end="")
+        nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+        print(frame.with_columns(pl.col(name).map_elements(_cell, return_dtype=pl.String) for name in nested)
+              .write_csv(), end="")
         return
-    table = Table(title=title)
+    table = Table(title=Text(printable(title)) if title else None)
+    columns = []
     for name in frame.columns:
-        table.add_column(name, justify="right" if frame[name].dtype.is_numeric() else "left")
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+        values = frame[name].to_list()
+        whole = all(isinstance(v, int) or (isinstance(v, (float, Decimal)) and float(v).is_integer())
+                    for v in values if v is not None)
+        cells = [_cell(v, whole) for v in values]
+        columns.append(cells)
+        widest = max(map(len, cells), default=0)
+        if frame[name].dtype.is_numeric():
+            table.add_column(Text(printable(name)), justify="right", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(Text(printable(name)), overflow="fold", min_width=min(widest, 12))
+    for row in zip(*columns):
+        table.add_row(*map(Text, row))
+    needed = 1 + sum(column.min_width + 3 for column in table.columns)
+    if needed > console.width:
+        table.width = needed
+    console.print(table, crop=False)
+
+
+def _cell(value, whole: bool = False) -> str:
+    """A value as shown: numbers rounded for reading (2 decimals, 3 significant digits below 1,
+    none in a column of whole numbers) with thousands separators; lists joined with '; '."""
+    if value is None:
+        return ""
+    if isinstance(value, pl.Series):  # a list, as polars hands it to map_elements
+        value = value.to_list()
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return printable(value)
+    if isinstance(value, int) or not math.isfinite(value):
+        return f"{value:,}"
+    value = float(value)
+    if whole:
+        decimals = 0
+    elif value == 0 or abs(value) >= 1:
+        decimals = 2
+    else:
+        decimals = min(6, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
 
 
 @contextmanager
@@ -31,16 +93,17 @@ def file_progress(total: int):
     """A progress bar over the inbox; yields done(batch) to call after each file, which also prints
     one line per file (so a log without a terminal still shows where the run got to)."""
     columns = (TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
+               TextColumn("{task.description}", markup=False))
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("", total=total)
 
         def done(batch) -> None:
+            name = printable(Path(batch.source_file).name)
             progress.console.print(
-                f"{Path(batch.source_file).name}: {batch.status} ({batch.rows_read} read, {batch.rows_loaded} "
-                f"loaded, {batch.rows_quarantined} quarantined, {batch.rows_unchanged} unchanged)",
-                markup=False, highlight=False, soft_wrap=True)
-            progress.update(task, advance=1, description=Path(batch.source_file).name)
+                f"{name}: {batch.status} ({batch.rows_read:,} read, {batch.rows_loaded:,} loaded of which "
+                f"{batch.rows_replaced:,} replaced, {batch.rows_quarantined:,} quarantined, "
+                f"{batch.rows_unchanged:,} unchanged)", markup=False, highlight=False, soft_wrap=True)
+            progress.update(task, advance=1, description=name)
         yield done
 
 
@@ -51,19 +114,22 @@ def cidp_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 def print_run(summary) -> None:
     if summary.key_warning:
-        console.print(f"[yellow]Warning:[/] {summary.key_warning}")
+        say(f"Warning: {summary.key_warning}")
     batches = pl.DataFrame([{
         "file": Path(b.source_file).name, "status": b.status, "batch": b.batch_id, "read": b.rows_read,
-        "loaded": b.rows_loaded, "quarantined": b.rows_quarantined, "unchanged": b.rows_unchanged,
-        "note": b.reason or ""} for b in summary.batches])
-    if batches.is_empty():
-        console.print("No extract files in the inbox.")
+        "loaded": b.rows_loaded, "of which replaced": b.rows_replaced, "quarantined": b.rows_quarantined,
+        "unchanged": b.rows_unchanged, "note": b.reason or ""} for b in summary.batches])
+    if summary.inbox is None:
+        say("No inbox given: nothing ingested; the orders in the database were audited again.")
+    elif batches.is_empty():
+        say("No extract files in the inbox.")
     else:
         print_frame(batches, title="Extract files")
     for batch in summary.batches:
         if batch.status == "rejected":
-            console.print(f"Rejected: {batch.source_file}: {batch.reason}", markup=False, highlight=False,
-                          soft_wrap=True)
+            say(f"Rejected: {batch.source_file}: {batch.reason}")
+        elif batch.status == "skipped" and batch.batch_id is None:  # not read (files seen before have a batch)
+            say(f"Skipped: {batch.source_file}: {batch.reason}")
     con: duckdb.DuckDBPyConnection = connect(summary.db_path, read_only=True)
     try:
         run_batches = [b.batch_id for b in summary.batches if b.status != "skipped"]
@@ -92,22 +158,24 @@ def print_run(summary) -> None:
     print_frame(by_recommendation,
                 title=f"Orders by recommendation: {ruleset[0]} ({ruleset[1]}; publisher status: {ruleset[2]})")
     print_frame(cidp_flags, title=f"CIDP patients reviewed: {reviewed}, overuse suspected: {suspected}")
-    console.print(f"Database: {summary.db_path}")
-    console.print(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
-                  f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")
+    say(f"Database: {summary.db_path}")
+    say(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
+        f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")
 
 
 def run_markdown(con: duckdb.DuckDBPyConnection, summary) -> str:
     """The run summary as Markdown, for the Prefect artifact operators read in the UI."""
     def cell(value) -> str:
-        return str("" if value is None else value).replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+        return printable("" if value is None else value).replace("|", "\\|").replace("<", "&lt;")
 
     lines = [f"# IVIg audit run: {summary.ruleset_id}", "",
              f"Database: `{summary.db_path}`. Dashboard: [{summary.dashboard.name}]({summary.dashboard.resolve().as_uri()})",
-             "", "## Files", "", "| file | status | read | loaded | quarantined | unchanged | note |",
-             "|---|---|---:|---:|---:|---:|---|"]
-    lines += [f"| {cell(Path(b.source_file).name)} | {b.status} | {b.rows_read} | {b.rows_loaded} | "
-              f"{b.rows_quarantined} | {b.rows_unchanged} | {cell(b.reason)} |" for b in summary.batches]
+             "", "## Files", "",
+             "| file | status | read | loaded | of which replaced | quarantined | unchanged | note |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {cell(Path(b.source_file).name)} | {b.status} | {b.rows_read:,} | {b.rows_loaded:,} | "
+              f"{b.rows_replaced:,} | {b.rows_quarantined:,} | {b.rows_unchanged:,} | {cell(b.reason)} |"
+              for b in summary.batches]
     lines += ["", "## Grams by recommendation", "", "| recommendation | orders | grams | % of grams |",
               "|---|---:|---:|---:|"]
     lines += [f"| {r} | {o:,} | {g:,.0f} | {p or 0:.1f} |" for r, o, g, p in con.execute(

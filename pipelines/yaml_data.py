@@ -21,12 +21,14 @@ def read_yaml(path: Path, error: type[AuditError] = AuditError):
 def check_schema(document, schema_name: str, path: Path, error: type[AuditError] = AuditError) -> None:
     schema = json.loads((GUIDELINE_DIR / "schema" / schema_name).read_text(encoding="utf-8"))
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise error(f"{path}: {where.lstrip('.') or 'top level'}: {first.message}{more}")
+    errors = sorted(validator.iter_errors(document),
+                    key=lambda e: [f"{p:09d}" if isinstance(p, int) else p for p in e.absolute_path])
+    if errors:  # every problem, one line each
+        raise error("\n".join(f"{path}: {_where(e.absolute_path)}: {e.message}" for e in errors))
+
+
+def _where(place) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in place).lstrip(".") or "top level"
 
 
 def read_checked_yaml(path: Path, schema_name: str, error: type[AuditError] = AuditError):
