@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.analyse import load_treatment
+from pipelines.profile import DOSE_TO_G, HEIGHT_TO_CM, WEIGHT_TO_KG, SiteProfile
 
 
 @dataclass(frozen=True)
@@ -325,12 +326,40 @@ class ExtractFiles(NamedTuple):
     assessments: Path
 
 
-def write_extracts(n_orders: int, out_dir: Path, seed: int = 2012) -> ExtractFiles:
-    """Write an orders extract and the matching assessments extract as CSV."""
+def write_extracts(n_orders: int, out_dir: Path, seed: int = 2012, profile: SiteProfile | None = None) -> ExtractFiles:
+    """Write an orders extract and the matching assessments extract as CSV: in the standard formats,
+    or as the site that `profile` describes sends them (see in_site_format)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     extracts = generate(n_orders, seed)
-    files = ExtractFiles(out_dir / f"orders_{n_orders}_seed{seed}.csv",
-                         out_dir / f"assessments_{n_orders}_seed{seed}.csv")
-    extracts.orders.write_csv(files.orders)
-    extracts.assessments.write_csv(files.assessments)
+    site = f"_{profile.site}" if profile else ""
+    files = ExtractFiles(out_dir / f"orders_{n_orders}_seed{seed}{site}.csv",
+                         out_dir / f"assessments_{n_orders}_seed{seed}{site}.csv")
+    for frame, path in zip(extracts[:2], files):
+        if profile:
+            text = in_site_format(frame, profile).write_csv(separator=profile.delimiter or ",")
+            path.write_bytes(text.encode("utf-8" if profile.encoding == "auto" else profile.encoding))
+        else:
+            frame.write_csv(path)
     return files
+
+
+def in_site_format(frame: pl.DataFrame, profile: SiteProfile) -> pl.DataFrame:
+    """A standard extract (all text) as the site's system would write it: the profile's headers,
+    units, first date format, decimal comma and first yes/no spellings. The site column is left
+    out unless the profile names one (the profile's site code stands for it)."""
+    factors = {"dose_g": DOSE_TO_G[profile.units["dose"]], "weight_kg": WEIGHT_TO_KG[profile.units["weight"]],
+               "height_cm": HEIGHT_TO_CM[profile.units["height"]]}
+    columns, frame = [], frame.cast(pl.String)  # an empty extract's columns have no type
+    for name in frame.columns:
+        column = pl.when(pl.col(name) != "").then(pl.col(name))  # blank: null, written blank
+        if name in factors:
+            column = (column.cast(pl.Float64) / factors[name]).round(2).cast(pl.String)
+        if name in ("age_years", "weight_kg", "height_cm", "dose_g", "value") and profile.decimal_comma:
+            column = column.str.replace(".", ",", literal=True)
+        if name in ("order_date", "start_date", "date_of_birth", "assessment_date"):
+            column = column.str.to_date("%Y-%m-%d").dt.strftime(profile.date_formats[0])
+        if name in ("refractory", "plasma_exchange", "with_methylprednisolone"):
+            column = column.replace({"Y": profile.yes_values[0], "N": profile.no_values[0]})
+        if name != "site" or "site" in profile.columns:
+            columns.append(column.alias(profile.columns.get(name, name)))
+    return frame.select(columns)

@@ -1,11 +1,16 @@
 """Site profiles: another hospital's headers, encoding, delimiter, day-first dates, decimal commas,
 units and yes/no spellings mapped onto the standard; profile errors are clear; profile values are
 data, never SQL."""
+import io
+import os
+from contextlib import redirect_stdout
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines import ingest, pseudonym
+from pipelines.generate import generate, write_extracts
 from pipelines.profile import ProfileError, SiteProfile, load_profile
 
 PROFILED = Path(__file__).parent / "fixtures" / "profiled"
@@ -75,3 +80,43 @@ def test_the_commented_example_profile_is_valid():
     example = load_profile(Path(__file__).parents[1] / "sample_data" / "profiles" / "example-site.yaml")
     assert (example.site, example.delimiter, example.units["dose"], example.date_formats[0]) == (
         "RVH", ";", "mg", "%d/%m/%Y")
+
+
+EXAMPLE = Path(__file__).parents[1] / "sample_data" / "profiles" / "example-site.yaml"
+EXAMPLE_SAMPLE = Path(__file__).parents[1] / "sample_data" / "example-site_orders.csv"
+
+
+def test_the_example_site_sample_is_what_the_generator_writes_in_that_format(tmp_path):
+    files = write_extracts(60, tmp_path, seed=42, profile=load_profile(EXAMPLE))
+    assert files.orders.read_bytes() == EXAMPLE_SAMPLE.read_bytes()
+    assert EXAMPLE_SAMPLE.read_bytes().startswith(b"Order No;MRN;age_years;DOB;")
+
+
+def test_the_example_site_sample_goes_through_a_real_run_under_its_profile(tmp_path):
+    from pipelines import flow
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / EXAMPLE_SAMPLE.name).write_bytes(EXAMPLE_SAMPLE.read_bytes())
+    os.environ[pseudonym.KEY_ENV] = "example-site-key-" + "0" * 32
+    try:
+        with redirect_stdout(io.StringIO()):
+            summary = flow.audit_run(inbox=inbox, db_path=tmp_path / "audit.duckdb", out_dir=tmp_path / "out",
+                                     profile_path=EXAMPLE)
+    finally:
+        del os.environ[pseudonym.KEY_ENV]
+    [batch] = summary.batches
+    assert (batch.status, batch.rows_read, batch.rows_loaded, batch.rows_quarantined) == ("loaded", 60, 60, 0)
+    standard = generate(60, seed=42).orders
+    con = duckdb.connect(str(tmp_path / "audit.duckdb"), read_only=True)
+    loaded = con.execute("SELECT order_id, site, dose_g, round(weight_kg, 1), order_date::VARCHAR, indication "
+                         "FROM orders ORDER BY order_id").fetchall()
+    con.close()
+    assert loaded == [(r["order_id"], "RVH", float(r["dose_g"]), float(r["weight_kg"]), r["order_date"],
+                       r["indication"].strip()) for r in standard.iter_rows(named=True)]
+
+
+def test_an_extract_in_another_format_is_told_so_under_a_profile(con):
+    result = load(con, Path(__file__).parents[1] / "sample_data" / "orders_sample.csv", load_profile(EXAMPLE))
+    assert (result.status, result.rows_read, result.rows_quarantined) == ("rejected", 300, 300)
+    assert result.reason == ("the header line has no ';' (the delimiter of the site profile) but has ',': "
+                             "the file is not in this site's format")
