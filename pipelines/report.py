@@ -37,8 +37,9 @@ def say(text: str) -> None:
 
 def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = None) -> None:
     """CSV with the values exact (lists and structs as text: CSV has no nested values), or a table
-    for reading: numbers rounded, with thousands separators, and never cut (text columns fold
-    instead; a table wider than the terminal is printed whole, and the terminal wraps its lines)."""
+    for reading: numbers rounded, with thousands separators, and never cut (their column is never
+    narrower than they are: text columns and headers fold instead; a table wider than the terminal
+    is printed whole, and the terminal wraps its lines)."""
     if fmt == "csv":
         nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
         print(frame.with_columns(pl.col(name).map_elements(_cell, return_dtype=pl.String) for name in nested)
@@ -48,15 +49,14 @@ def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = Non
     columns = []
     for name in frame.columns:
         values = frame[name].to_list()
-        whole = all(isinstance(v, int) or (isinstance(v, (float, Decimal)) and float(v).is_integer())
-                    for v in values if v is not None)
-        cells = [_cell(v, whole) for v in values]
+        decimals = _decimals([float(v) for v in values if isinstance(v, (float, Decimal))])
+        cells = [_cell(v, decimals) for v in values]
         columns.append(cells)
         widest = max(map(len, cells), default=0)
-        if frame[name].dtype.is_numeric():
-            table.add_column(Text(printable(name)), justify="right", no_wrap=True, min_width=widest)
+        if frame[name].dtype.is_numeric():  # never narrower than its numbers; the header may fold
+            table.add_column(Text(printable(name)), justify="right", overflow="fold", min_width=widest)
         else:
-            table.add_column(Text(printable(name)), overflow="fold", min_width=min(widest, 12))
+            table.add_column(Text(printable(name)), overflow="fold", min_width=min(max(widest, len(name)), 12))
     for row in zip(*columns):
         table.add_row(*map(Text, row))
     needed = 1 + sum(column.min_width + 3 for column in table.columns)
@@ -65,9 +65,18 @@ def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = Non
     console.print(table, crop=False)
 
 
-def _cell(value, whole: bool = False) -> str:
-    """A value as shown: numbers rounded for reading (2 decimals, 3 significant digits below 1,
-    none in a column of whole numbers) with thousands separators; lists joined with '; '."""
+def _decimals(numbers: list[float]) -> int:
+    """Decimals for a column of numbers: as few as show each to 2 decimals (3 significant digits in
+    a column whose numbers are all below 1), the same for the whole column."""
+    finite = [abs(n) for n in numbers if math.isfinite(n)]
+    biggest = max(finite, default=0)
+    most = 2 if biggest >= 1 or biggest == 0 else min(6, 2 - math.floor(math.log10(biggest)))
+    return max((len(f"{n:.{most}f}".rstrip("0").partition(".")[2]) for n in finite), default=0)
+
+
+def _cell(value, decimals: int = 2) -> str:
+    """A value as shown: numbers rounded to `decimals`, with thousands separators; lists joined
+    with '; '; text with its control characters neutralised."""
     if value is None:
         return ""
     if isinstance(value, pl.Series):  # a list, as polars hands it to map_elements
@@ -78,14 +87,7 @@ def _cell(value, whole: bool = False) -> str:
         return printable(value)
     if isinstance(value, int) or not math.isfinite(value):
         return f"{value:,}"
-    value = float(value)
-    if whole:
-        decimals = 0
-    elif value == 0 or abs(value) >= 1:
-        decimals = 2
-    else:
-        decimals = min(6, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{decimals}f}"
+    return f"{float(value):,.{decimals}f}"
 
 
 @contextmanager
@@ -117,8 +119,10 @@ def print_run(summary) -> None:
         say(f"Warning: {summary.key_warning}")
     batches = pl.DataFrame([{
         "file": Path(b.source_file).name, "status": b.status, "batch": b.batch_id, "read": b.rows_read,
-        "loaded": b.rows_loaded, "of which replaced": b.rows_replaced, "quarantined": b.rows_quarantined,
+        "loaded": b.rows_loaded, "replaced": b.rows_replaced, "quarantined": b.rows_quarantined,
         "unchanged": b.rows_unchanged, "note": b.reason or ""} for b in summary.batches])
+    if not any(b.reason for b in summary.batches):
+        batches = batches.drop("note", strict=False)
     if summary.inbox is None:
         say("No inbox given: nothing ingested; the orders in the database were audited again.")
     elif batches.is_empty():

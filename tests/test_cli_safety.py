@@ -99,7 +99,7 @@ def test_a_table_never_cuts_numbers_and_shows_brackets_as_typed(audited):
              "FROM orders ORDER BY order_id")
     result = ivig("sql", query, "--db", str(audited / "audit.duckdb"), COLUMNS="40")
     assert result.returncode == 0, result.stderr
-    assert "487,660,804.60" in result.stdout and "487,660,804,600" in result.stdout and "1.51" in result.stdout
+    assert "487,660,804.6 " in result.stdout and "487,660,804,600 " in result.stdout and "1.51 " in result.stdout
     assert "[maintenance" in result.stdout and "…" not in result.stdout
     alone = ivig("sql", "SELECT indication FROM orders", "--db", str(audited / "audit.duckdb"))
     assert "│ CIDP [maintenance] │" in alone.stdout
@@ -110,10 +110,12 @@ def test_print_frame_rounds_separates_thousands_and_neutralises_control_characte
     printed = io.StringIO()
     with redirect_stdout(printed):
         report.print_frame(pl.DataFrame({"text": ["[/]", "\x1b[2J", "b\x07"], "grams": [487660804.6, 0.45121, 0.0],
-                                         "value": [1.5114999999999998, 2.0, 3.0], "n": [1234567, 0, 1]}),
+                                         "value": [1.5114999999999998, 2.0, 3.0], "g_per_kg": [0.45121, 0.012, 0.0],
+                                         "pct": [46.3, 0.2, 100.0], "n": [1234567, 0, 1]}),
                            title="[bold]")
     out = printed.getvalue()
-    for shown in ("[/]", "\\x1b[2J", "b\\x07", "487,660,804.60", "0.451", "1.51", "1,234,567", "[bold]"):
+    for shown in ("[/]", "\\x1b[2J", "b\\x07", "487,660,804.60", "0.45 ", "1.51", "2.00", "0.451", "0.012",
+                  "46.3", "0.2 ", "100.0", "1,234,567", "[bold]"):
         assert shown in out
     assert "\x1b" not in out and "\x07" not in out
 
