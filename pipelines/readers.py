@@ -387,11 +387,15 @@ def _map_columns(con: duckdb.DuckDBPyConnection, headers: list[str], profile: Si
         problem = (f"the header line has no {delimiter!r} (the delimiter of the site profile) but has "
                    f"{other_delimiter!r}: the file is not in this site's format")
         return Extract(kind, headers, None, problem)
-    if not position and any(header.strip() and not _looks_like_a_name(header) for header in headers):
-        what = "first row looks like data, not a header" if header_row else "no column is named like a standard column"
-        problem = f"{what} ({len(headers)} columns; none is a standard column or one the site profile names)"
-        if header_row:  # the first row is a row of the file too: held back with the others
+    if not position:  # not an extract's header, maybe not a header at all: no name of it is shown
+        if header_row and any(header.strip() and not _looks_like_a_name(header) for header in headers):
+            problem = (f"first row looks like data, not a header ({len(headers)} columns; none is a standard "
+                       "column or one the site profile names)")
+            # the first row is a row of the file too: held back with the others
             con.execute("INSERT INTO raw_rejects VALUES (0, 1, NULL, [?])", [f"file_rejected: {problem}"])
+        else:
+            problem = (f"not an {kind} extract: none of its {len(headers)} columns is a standard column or one "
+                       "the site profile names (their names are not shown)")
         return Extract(kind, headers, None, problem)
     shown = [f"a second {name} column" for name in repeated]
     shown += [name for name in position if name not in EXTRACT_COLUMNS[kind]]

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import ORDER_HEADER, PREFECT_STATE, order_row, write_orders_csv
 
 ESCAPED_NAME = "esc\x1b[31mred.csv"
-RAW_VALUES = (b"MRN-", b"1961-02-03", b"SECRET-FIRST-LINE")  # hospital numbers, a birth date, a system file
+RAW_VALUES = (b"MRN-", b"1961-02-03", b"SECRET-FIRST-LINE", b"SECRET-HOSTNAME")  # ids, a birth date, system files
 COMPLETE_G3 = order_row("G3", site="STM")
 
 
@@ -44,6 +44,8 @@ def build_inbox(base: Path) -> Path:
     outside.parent.mkdir()
     outside.write_text("SECRET-FIRST-LINE:x:0:0:root\nsecond:x:1:1:daemon\n", encoding="utf-8")
     (inbox / "passwd.csv").symlink_to(outside)
+    (base / "outside" / "hostname").write_text("SECRET-HOSTNAME\n", encoding="utf-8")  # no digit: a name?
+    (inbox / "hostname.csv").symlink_to(base / "outside" / "hostname")
     cut = line(COMPLETE_G3)
     cut = cut[:cut.rindex("STM") + 2]  # "...,ST": the site code cut short
     growing = write_orders_csv(inbox / "growing.csv", [order_row("G1"), order_row("G2")])
@@ -97,6 +99,9 @@ def test_a_file_without_a_header_is_rejected_without_showing_its_first_row(runs)
         assert (batch.rows_read, batch.rows_quarantined) == ({"headerless.csv": 3, "passwd.csv": 2}[name],) * 2
         assert con.execute("SELECT min(source_row) FROM quarantine WHERE batch_id = ?", [batch.batch_id]).fetchall() == [(0,)]
     assert "first row looks like data" in " ".join(printed.split())
+    assert batches(summary)["hostname.csv"].reason == (
+        "not an orders extract: none of its 1 columns is a standard column or one the site profile names "
+        "(their names are not shown)")
 
 
 def test_no_raw_identifier_reaches_disk_screen_or_prefect(runs):
@@ -120,7 +125,7 @@ def test_no_raw_identifier_reaches_disk_screen_or_prefect(runs):
 
 def test_every_row_is_accounted_for_once(runs):
     _, (first, _), (second, _), con = runs
-    read = {"a_orders.csv": 3, "headerless.csv": 3, "passwd.csv": 2, "growing.csv": 3, "nul.csv": 3, "binary.csv": 0,
+    read = {"a_orders.csv": 3, "headerless.csv": 3, "passwd.csv": 2, "hostname.csv": 0, "growing.csv": 3, "nul.csv": 3, "binary.csv": 0,
             "dupes.csv": 5, "broken.csv": 3, "markup.csv": 1, ESCAPED_NAME: 1, "orders.csv.gz": 3}
     assert {name: b.rows_read for name, b in batches(first).items() if b.batch_id} == read
     assert con.execute("""SELECT bool_and(rows_read = rows_loaded + rows_quarantined + rows_unchanged),

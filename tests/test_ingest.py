@@ -90,7 +90,9 @@ def test_a_changed_order_is_a_correction_with_history(con, tmp_path):
 def test_unreadable_files_are_rejected_with_a_reason_and_their_rows_quarantined(con, tmp_path):
     no_columns = write_orders_csv(tmp_path / "wrong.csv", [{"x": "1"}, {"x": "2"}], header=["x", "y"])
     result = load(con, no_columns)
-    assert result.status == "rejected" and "missing column(s) order_id" in result.reason
+    assert result.status == "rejected" and result.reason == (
+        "not an orders extract: none of its 2 columns is a standard column or one the site profile names "
+        "(their names are not shown)")
     assert (result.rows_read, result.rows_quarantined) == (2, 2)
     pdf = tmp_path / "orders.pdf"
     pdf.write_bytes(b"%PDF-1.4 not an extract")
