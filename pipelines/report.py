@@ -42,7 +42,7 @@ def print_frame(frame: pl.DataFrame, fmt: str = "table", title: str | None = Non
     is printed whole, and the terminal wraps its lines)."""
     if fmt == "csv":
         nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
-        print(frame.with_columns(pl.col(name).map_elements(_cell, return_dtype=pl.String) for name in nested)
+        print(frame.with_columns(pl.col(name).map_elements(_as_text, return_dtype=pl.String) for name in nested)
               .write_csv(), end="")
         return
     table = Table(title=Text(printable(title)) if title else None)
@@ -74,13 +74,19 @@ def _decimals(numbers: list[float]) -> int:
     return max((len(f"{n:.{most}f}".rstrip("0").partition(".")[2]) for n in finite), default=0)
 
 
+def _as_text(value) -> str:
+    """A list (polars hands it over as a Series) as its items joined with '; ', each exact."""
+    items = value.to_list() if isinstance(value, pl.Series) else value
+    if isinstance(items, list):
+        return "; ".join("" if item is None else str(item) for item in items)
+    return str(items)
+
+
 def _cell(value, decimals: int = 2) -> str:
     """A value as shown: numbers rounded to `decimals`, with thousands separators; lists joined
     with '; '; text with its control characters neutralised."""
     if value is None:
         return ""
-    if isinstance(value, pl.Series):  # a list, as polars hands it to map_elements
-        value = value.to_list()
     if isinstance(value, (list, tuple)):
         return "; ".join(_cell(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):

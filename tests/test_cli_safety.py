@@ -85,13 +85,13 @@ def test_sql_answers_queries_and_export_and_docs_still_work_in_the_sandbox(audit
 
 
 def test_sql_csv_is_exact_with_lists_as_text_in_any_case_of_the_format_name(audited):
-    result = ivig("sql", "SELECT order_id, dq_flags, dose_g, weight_kg FROM orders ORDER BY order_id",
-                  "--db", str(audited / "audit.duckdb"), "--format", "CSV")
+    result = ivig("sql", "SELECT order_id, dq_flags, dose_g, weight_kg, [dose_g, 1234.5] AS numbers FROM orders "
+                  "ORDER BY order_id", "--db", str(audited / "audit.duckdb"), "--format", "CSV")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "order_id,dq_flags,dose_g,weight_kg",
-        "S1,refractory_not_yes_no,140.0,70.0",
-        "S2,dose_above_2g_per_kg; weight_implausible_for_age,487660804.6,1.5114999999999998"]
+        "order_id,dq_flags,dose_g,weight_kg,numbers",
+        "S1,refractory_not_yes_no,140.0,70.0,140.0; 1234.5",
+        "S2,dose_above_2g_per_kg; weight_implausible_for_age,487660804.6,1.5114999999999998,487660804.6; 1234.5"]
 
 
 def test_a_table_never_cuts_numbers_and_shows_brackets_as_typed(audited):
