@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -53,29 +54,31 @@ def site_run(site: str, inbox: Path = Path("inbox"), db_path: Path = Path("out/i
     return write_site_bundle(db_path, bundle_dir, site, until, months, allow_free_text)
 
 
-@task(cache_policy=NO_CACHE)
-def run_site_deployments(names: list[str], timeout_seconds: float) -> dict[str, str]:
-    """Start each site's deployment (a flow run for that site's work pool) and wait until all have
-    finished or the timeout passes; a site that fails or does not answer keeps its last bundle,
-    which the network then shows as stale or missing."""
-    from prefect.client.orchestration import get_client
+@task(cache_policy=NO_CACHE, task_run_name="start {name}")
+def start_site_deployment(name: str) -> UUID | None:
+    """A flow run of the site's deployment, for that site's work pool (None: no such deployment)."""
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
-    logger = get_run_logger()
-    started, outcome = {}, {}
-    for name in names:
-        try:
-            started[name] = run_deployment(name, timeout=0).id
-        except ObjectNotFound:
-            outcome[name] = "NOT FOUND"
+    try:
+        return run_deployment(name, timeout=0).id
+    except ObjectNotFound:
+        return None
+
+
+@task(cache_policy=NO_CACHE)
+def wait_for_sites(started: dict[str, UUID | None], timeout_seconds: float) -> dict[str, str]:
+    """Wait until every site's run has finished or the timeout passes; a site that fails or does
+    not answer keeps its last bundle, which the network then shows as stale or missing."""
+    from prefect.client.orchestration import get_client
     deadline = time.monotonic() + timeout_seconds
     with get_client(sync_client=True) as client:
         while True:
-            states = {name: client.read_flow_run(run_id).state for name, run_id in started.items()}
+            states = {name: client.read_flow_run(run_id).state for name, run_id in started.items() if run_id}
             if all(state.is_final() for state in states.values()) or time.monotonic() > deadline:
                 break
             time.sleep(SITE_POLL_SECONDS)
-    outcome.update({name: state.type.value for name, state in states.items()})
+    outcome = {name: states[name].type.value if run_id else "NOT FOUND" for name, run_id in started.items()}
+    logger = get_run_logger()
     for name, state in outcome.items():
         (logger.info if state == "COMPLETED" else logger.warning)("site deployment %s: %s", name, state)
     return outcome
@@ -112,7 +115,10 @@ def network_run(bundle_dir: Path = Path("bundles"), out_dir: Path = Path("out/ne
     in bundle_dir, merge them into <out_dir>/network.duckdb and publish
     <out_dir>/network_dashboard.html. A refused bundle is logged with its reason and the run goes on."""
     expected_sites = expected_sites or []
-    site_runs = run_site_deployments(site_deployments, site_timeout_seconds) if site_deployments else {}
+    site_runs = {}
+    if site_deployments:  # started together, each its own task (Prefect's thread pool)
+        started = start_site_deployment.map(site_deployments)
+        site_runs = wait_for_sites(dict(zip(site_deployments, started.result())), site_timeout_seconds)
     seen = collect_bundles(bundle_dir, expected_sites)
     db_path = out_dir / "network.duckdb"
     with db.building(db_path) as work_path:
