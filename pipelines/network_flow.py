@@ -70,10 +70,13 @@ def wait_for_sites(started: dict[str, UUID | None], timeout_seconds: float) -> d
     """Wait until every site's run has finished or the timeout passes; a site that fails or does
     not answer keeps its last bundle, which the network then shows as stale or missing."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    runs = {run_id: name for name, run_id in started.items() if run_id}
     deadline = time.monotonic() + timeout_seconds
     with get_client(sync_client=True) as client:
-        while True:
-            states = {name: client.read_flow_run(run_id).state for name, run_id in started.items() if run_id}
+        while True:  # one query for all the sites' runs
+            states = {runs[run.id]: run.state for run in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(runs))), limit=len(runs))}
             if all(state.is_final() for state in states.values()) or time.monotonic() > deadline:
                 break
             time.sleep(SITE_POLL_SECONDS)
