@@ -56,7 +56,7 @@ def grams_shares(measures: pl.DataFrame) -> go.Figure:
     labels = measures.sort("sort_order")["label"].unique(maintain_order=True).to_list()
     sites = sorted(measures["site"].unique().to_list(), reverse=True)
     figure = make_subplots(rows=1, cols=len(labels), shared_yaxes=True, horizontal_spacing=0.04,
-                           subplot_titles=[label.removeprefix("Grams ").capitalize() for label in labels])
+                           subplot_titles=[_sentence(label.removeprefix("Grams ")) for label in labels])
     colours = (COLOURS["insufficient_evidence"], COLOURS["should_not"], COLOURS["outside_guideline"])
     for column, (label, colour) in enumerate(zip(labels, colours), start=1):
         rows = measures.filter(pl.col("label") == label)
@@ -92,23 +92,31 @@ def condition_grams(by_condition: pl.DataFrame) -> go.Figure:
 
 
 def weak_evidence_trend(quarterly: pl.DataFrame, deciles: pl.DataFrame) -> go.Figure:
-    """quarterly: network_quarterly; deciles: network_quarterly_deciles. The network's deciles
-    dashed (median solid), as OpenPrescribing draws them, and each site's line."""
+    """quarterly: network_quarterly; deciles: network_quarterly_deciles. Each site's line, and over
+    them the network's deciles dashed (median solid), as OpenPrescribing draws them. Beyond
+    SITE_LINES sites the lines are faint grey, one legend entry for them all."""
     figure = go.Figure()
-    quarters = deciles["quarter"].to_list()
-    for index in range(9):
-        figure.add_scatter(x=quarters, y=[d[index] * 100 for d in deciles["deciles"]], mode="lines",
-                           line=dict(color=NETWORK, width=2.5 if index == 4 else 1, dash=None if index == 4 else "dash"),
-                           name="network median" if index == 4 else "network deciles",
-                           legendgroup="deciles" if index != 4 else "median", showlegend=index in (0, 4),
-                           hoverinfo="skip")
     sites = quarterly["site"].unique(maintain_order=True).to_list()
+    many = len(sites) > SITE_LINES
     for index, site in enumerate(sites):
         rows = quarterly.filter(pl.col("site") == site)
-        colour = SITE_COLOURS[index] if len(sites) <= SITE_LINES else "#bbbbbb"
+        stale = " (stale)" if rows["status"][0] == "stale" else ""
         figure.add_scatter(x=rows["quarter"].to_list(), y=(rows["weak_evidence_share"] * 100).to_list(),
-                           mode="lines+markers", connectgaps=False, line=dict(color=colour, width=1.5),
-                           name=f"{site}{' (stale)' if rows['status'][0] == 'stale' else ''}",
-                           hovertemplate=f"{site}<br>%{{x|%Y Q%q}}: %{{y:.1f}}%<extra></extra>")
+                           mode="lines" if many else "lines+markers", connectgaps=False,
+                           line=dict(color="#cccccc" if many else SITE_COLOURS[index], width=1 if many else 1.5),
+                           name="sites" if many else f"{site}{stale}", legendgroup="sites" if many else site,
+                           showlegend=not many or index == 0,
+                           hovertemplate=f"{site}{stale}<br>%{{x|%Y Q%q}}: %{{y:.1f}}%<extra></extra>")
+    quarters = deciles["quarter"].to_list()
+    for index in range(9):
+        median = index == 4
+        figure.add_scatter(x=quarters, y=[d[index] * 100 for d in deciles["deciles"]], mode="lines",
+                           line=dict(color=NETWORK, width=2.5 if median else 1, dash=None if median else "dash"),
+                           name="network median" if median else "network deciles",
+                           legendgroup="median" if median else "deciles", showlegend=index in (0, 4), hoverinfo="skip")
     return _layout(figure, "Share of grams graded Level U or should not, by quarter (%)", xaxis_title="quarter",
                    yaxis_title="% of the site's grams", yaxis_rangemode="tozero")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

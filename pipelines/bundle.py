@@ -77,7 +77,7 @@ def write_bundle(db_path: Path, drop_dir: Path, site: str | None = None, until: 
             files = {}
             for name in tables:
                 path = partial / f"{name}.parquet"
-                con.execute(f"COPY bundle_{name} TO '{_literal(path)}' (FORMAT parquet)")
+                con.table(f"bundle_{name}").write_parquet(str(path))
                 rows = con.execute(f"SELECT count(*) FROM bundle_{name}").fetchall()[0][0]
                 files[path.name] = {"rows": rows, "sha256": _sha256(path)}
             ruleset_id, ruleset_version, vocabulary_sha256 = provenance[0]
@@ -103,6 +103,8 @@ def write_bundle(db_path: Path, drop_dir: Path, site: str | None = None, until: 
 
 
 def _site(con: duckdb.DuckDBPyConnection, db_path: Path, site: str | None) -> str:
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'order_audit'").fetchall()[0][0]:
+        raise AuditError(f"{db_path}: no audited orders here (run 'ivig-audit run' first)")
     sites = [s for (s,) in con.execute("SELECT DISTINCT site FROM order_audit ORDER BY site").fetchall()]
     if site is None:
         if len(sites) != 1:
@@ -123,9 +125,10 @@ def _months_back(end: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def check_bundle(folder: Path, site: str) -> dict:
+def check_bundle(folder: Path, site: str, con: duckdb.DuckDBPyConnection | None = None) -> dict:
     """The network's manifest check: return the manifest of a bundle that passes, else raise
-    BundleRefused with the first problem found."""
+    BundleRefused with the first problem found. `con`: an in-memory DuckDB connection to read the
+    Parquet files with (one for many bundles; by default one for this bundle)."""
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise BundleRefused(f"no {MANIFEST}")
@@ -155,32 +158,34 @@ def check_bundle(folder: Path, site: str) -> dict:
                            ("listed but missing:", listed - present), ("not in the manifest:", present - listed)):
         if names:
             raise BundleRefused(f"{problem} {', '.join(sorted(names))}")
-    con = duckdb.connect()
+    reader = con or duckdb.connect()
     try:
         for name, columns in tables.items():
-            _check_file(con, folder / f"{name}.parquet", manifest["files"][f"{name}.parquet"], columns)
+            _check_file(reader, folder / f"{name}.parquet", manifest["files"][f"{name}.parquet"], columns)
     finally:
-        con.close()
+        if con is None:
+            reader.close()
     return manifest
 
 
 def _check_file(con: duckdb.DuckDBPyConnection, path: Path, listed: dict, columns: dict[str, str]) -> None:
     if _sha256(path) != listed["sha256"]:
         raise BundleRefused(f"{path.name}: its SHA-256 is not the manifest's")
-    source = f"read_parquet('{_literal(path)}')"
     try:
-        found = {name: data_type for name, data_type, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-        rows = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+        parquet = con.read_parquet(str(path))
+        found = dict(zip(parquet.columns, map(str, parquet.types)))
     except duckdb.Error as exc:
         raise BundleRefused(f"{path.name}: not readable as Parquet ({str(exc).splitlines()[0]})") from None
-    if found != columns or list(found) != list(columns):
+    if list(found.items()) != list(columns.items()):
         raise BundleRefused(f"{path.name}: columns {_columns(found)} are not the format's {_columns(columns)}")
+    counts = [c for c in COUNT_COLUMNS if c in columns]
+    rows, *small = parquet.aggregate(", ".join(
+        ["count(*)", *(f"count(*) FILTER ({c} BETWEEN 1 AND 4)" for c in counts)])).fetchall()[0]
     if rows != listed["rows"]:
         raise BundleRefused(f"{path.name}: {rows} rows, the manifest says {listed['rows']}")
-    for column in (c for c in COUNT_COLUMNS if c in columns):
-        small = con.execute(f"SELECT count(*) FROM {source} WHERE {column} BETWEEN 1 AND 4").fetchall()[0][0]
-        if small:
-            raise BundleRefused(f"{path.name}: {small} {column} count(s) under 5 not suppressed")
+    for column, n in zip(counts, small):
+        if n:
+            raise BundleRefused(f"{path.name}: {n} {column} count(s) under 5 not suppressed")
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -188,12 +193,5 @@ def _columns(columns: dict[str, str]) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _literal(path: Path) -> str:
-    return str(path).replace("'", "''")
+        return hashlib.file_digest(handle, "sha256").hexdigest()

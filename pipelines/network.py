@@ -35,26 +35,31 @@ def collect(drop_dir: Path, expected_sites: list[str]) -> list[BundleSeen]:
     written) until one passes the check; names starting with a dot are bundles being written."""
     if not drop_dir.is_dir():
         raise AuditError(f"{drop_dir}: bundle folder not found")
-    seen: list[BundleSeen] = []
-    for site_folder in sorted(p for p in drop_dir.iterdir() if not p.name.startswith(".")):
-        site = site_folder.name
-        if not site_folder.is_dir() or not SITE_CODE.match(site):
-            seen.append(BundleSeen(site, "", site_folder, "refused", "not a site folder"))
+    with duckdb.connect() as reader:  # reads every bundle's Parquet files
+        return [bundle for site_folder in sorted(p for p in drop_dir.iterdir() if not p.name.startswith("."))
+                for bundle in _site_bundles(site_folder, expected_sites, reader)]
+
+
+def _site_bundles(site_folder: Path, expected_sites: list[str], reader: duckdb.DuckDBPyConnection) -> list[BundleSeen]:
+    """The site's bundles looked at: newest first, down to the first that passes the check."""
+    site = site_folder.name
+    if not site_folder.is_dir() or not SITE_CODE.match(site):
+        return [BundleSeen(site, "", site_folder, "refused", "not a site folder")]
+    seen = []
+    for folder in sorted((p for p in site_folder.iterdir() if not p.name.startswith(".")), reverse=True):
+        try:
+            if expected_sites and site not in expected_sites:
+                raise BundleRefused(f"site {site} is not in the network's site list")
+            if not folder.is_dir():
+                raise BundleRefused("not a bundle folder")
+            manifest = check_bundle(folder, site, reader)
+            if manifest["bundle_id"] != folder.name:
+                raise BundleRefused(f"the manifest's bundle_id {manifest['bundle_id']} is not its folder's name")
+        except BundleRefused as exc:
+            seen.append(BundleSeen(site, folder.name, folder, "refused", str(exc)))
             continue
-        for folder in sorted((p for p in site_folder.iterdir() if not p.name.startswith(".")), reverse=True):
-            try:
-                if expected_sites and site not in expected_sites:
-                    raise BundleRefused(f"site {site} is not in the network's site list")
-                if not folder.is_dir():
-                    raise BundleRefused("not a bundle folder")
-                manifest = check_bundle(folder, site)
-                if manifest["bundle_id"] != folder.name:
-                    raise BundleRefused(f"the manifest's bundle_id {manifest['bundle_id']} is not its folder's name")
-            except BundleRefused as exc:
-                seen.append(BundleSeen(site, folder.name, folder, "refused", str(exc)))
-                continue
-            seen.append(BundleSeen(site, folder.name, folder, "used", manifest=manifest))
-            break
+        seen.append(BundleSeen(site, folder.name, folder, "used", manifest=manifest))
+        break
     return seen
 
 

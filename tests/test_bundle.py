@@ -114,10 +114,13 @@ def test_cidp_overuse_is_hidden_when_it_or_its_complement_is_under_5(tmp_path):
 
 def test_bundle_errors_name_the_problem(site_db, tmp_path):
     with pytest.raises(AuditError, match="holds sites HOSP, TEXT: name the one to bundle with --site"):
-        write_bundle(site_db[0], tmp_path)
+        write_bundle(site_db[0], tmp_path / "drop")
     with pytest.raises(AuditError, match="no audited orders of site 'ELSE'"):
-        write_bundle(site_db[0], tmp_path, "ELSE")
-    assert not any(tmp_path.iterdir())
+        write_bundle(site_db[0], tmp_path / "drop", "ELSE")
+    db.connect(tmp_path / "empty.duckdb").close()
+    with pytest.raises(AuditError, match="empty.duckdb: no audited orders here"):
+        write_bundle(tmp_path / "empty.duckdb", tmp_path / "drop")
+    assert not (tmp_path / "drop").exists()
 
 
 DAMAGE = {
