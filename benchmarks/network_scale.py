@@ -39,6 +39,22 @@ def prepare(work: Path, n_sites: int, orders_per_year: int, stale: int) -> tuple
     return sites, simulated, time.perf_counter() - started
 
 
+def timed_network(bundles: Path, out: Path, expected: list[str]) -> tuple[float, float, str]:
+    """`ivig-audit network` as a child process: wall time, peak RSS (MB), what it printed."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen([CLI, "network", "--bundles", str(bundles), "--out", str(out),
+                                    *[option for site in expected for option in ("--expect", site)]],
+                                   stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        printed = output.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"ivig-audit network failed:\n{printed}")
+    return seconds, usage.ru_maxrss / 1024, printed
+
+
 def network_steps(work: Path, expected: list[str]) -> dict[str, float]:
     """The network flow's three steps, each timed: collect and check, merge and marts, page."""
     from dashboards import network_page
@@ -71,25 +87,19 @@ def main() -> None:
             sites, simulated, bundled = child.submit(prepare, work, args.sites, args.orders_per_year, args.stale).result()
 
         expected = sites + [f"M{index + 1:03d}" for index in range(args.missing)]
-        started = time.perf_counter()
-        with tempfile.TemporaryFile() as output:
-            process = subprocess.Popen([CLI, "network", "--bundles", str(work / "bundles"), "--out", str(work / "network"),
-                                        *[option for site in expected for option in ("--expect", site)]],
-                                       stdout=output, stderr=subprocess.STDOUT)
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - started
-            output.seek(0)
-            printed = output.read().decode()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"ivig-audit network failed:\n{printed}")
+        seconds, rss_mb, printed = timed_network(work / "bundles", work / "network", expected)
         statuses = {word: printed.count(f": {word}") for word in ("current", "stale", "missing", "refused")}
+        (work / "empty").mkdir()
+        fixed_seconds, fixed_rss_mb, _ = timed_network(work / "empty", work / "network-empty", [])
         steps = network_steps(work, expected)
 
         print(f"machine: {machine()}")
         print(f"{args.sites} sites, {args.orders_per_year:,} orders a year over 3 years: simulated in {simulated:.1f} s")
         print(f"bundles: {bundled:.1f} s for all ({bundled / args.sites:.2f} s a site), "
               f"{size_mb(work / 'bundles'):.1f} MB in all ({size_mb(work / 'bundles') / args.sites * 1024:.0f} KB a site)")
-        print(f"ivig-audit network: {seconds:.1f} s, peak RSS {usage.ru_maxrss / 1024:,.0f} MB; sites {statuses}")
+        print(f"ivig-audit network: {seconds:.1f} s, peak RSS {rss_mb:,.0f} MB; sites {statuses}")
+        print(f"ivig-audit network over an empty bundle folder (the fixed cost): {fixed_seconds:.1f} s, "
+              f"peak RSS {fixed_rss_mb:,.0f} MB")
         print("its steps, timed again in this process without Prefect: "
               + ", ".join(f"{name} {step:.1f} s" for name, step in steps.items()))
         print(f"network.duckdb {size_mb(work / 'network' / 'network.duckdb'):.1f} MB, "

@@ -18,20 +18,21 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Path:
     """Write <out>/network_dashboard.html from the network database."""
     measures = con.sql("SELECT * FROM network_measures").pl()
     limits = con.sql("SELECT * FROM network_funnel_limits").pl()
-    charts = {}
+    charts: dict = {}
     all_suppressed = []
-    for measure in FUNNELS:
+    for measure in FUNNELS if len(measures) else ():  # none until some site has a usable bundle
         rows = measures.filter(pl.col("measure") == measure)
         if len(rows.drop_nulls("rate")):
             charts[f"funnel_{measure}"] = network_figures.funnel(
                 rows.drop_nulls("rate"), limits.filter(pl.col("measure") == measure), rows["label"][0], rows["unit"][0])
         elif len(rows):
             all_suppressed.append(rows["label"][0])
-    charts["grams_shares"] = network_figures.grams_shares(measures.filter(pl.col("unit") == "grams"))
-    charts["condition_grams"] = network_figures.condition_grams(
-        con.sql("SELECT * FROM network_condition_grams WHERE grams_per_patient IS NOT NULL").pl())
-    charts["weak_evidence_trend"] = network_figures.weak_evidence_trend(
-        con.sql("SELECT * FROM network_quarterly").pl(), con.sql("SELECT * FROM network_quarterly_deciles").pl())
+    if len(measures):
+        charts["grams_shares"] = network_figures.grams_shares(measures.filter(pl.col("unit") == "grams"))
+        charts["condition_grams"] = network_figures.condition_grams(
+            con.sql("SELECT * FROM network_condition_grams WHERE grams_per_patient IS NOT NULL").pl())
+        charts["weak_evidence_trend"] = network_figures.weak_evidence_trend(
+            con.sql("SELECT * FROM network_quarterly").pl(), con.sql("SELECT * FROM network_quarterly_deciles").pl())
     context = {
         "made_at": datetime.now(),
         "sites": _rows(con, """SELECT s.*, b.ruleset_id, b.ruleset_version, left(b.vocabulary_sha256, 12) AS vocabulary,

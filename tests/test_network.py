@@ -131,3 +131,14 @@ def test_the_command_line_prints_each_refused_bundle_and_goes_on(drop, tmp_path)
     assert (missing.returncode, missing.stderr.strip()) == (2, f"ivig-audit: {tmp_path / 'nowhere'}: bundle folder not found")
     bad_db = subprocess.run([CLI, "bundle", "--db", str(tmp_path / "none.duckdb")], capture_output=True, text=True)
     assert bad_db.returncode == 2 and bad_db.stderr.count("\n") == 1 and "no audit database here" in bad_db.stderr
+
+
+def test_a_network_with_no_bundle_yet_shows_every_site_missing(tmp_path):
+    (tmp_path / "drop").mkdir()
+    con = db.connect(tmp_path / "network.duckdb")
+    network.build_database(con, network.collect(tmp_path / "drop", ["S001", "S002"]), ["S001", "S002"], 45)
+    html = network_page.publish(con, tmp_path).read_text(encoding="utf-8")
+    assert con.execute("SELECT site, status FROM network_sites ORDER BY site").fetchall() == [
+        ("S001", "missing"), ("S002", "missing")]
+    con.close()
+    assert "No site has a bundle to compare yet" in html
