@@ -2,9 +2,9 @@
 process worker per site on that site's pool (each in its own folder, with its own extracts and
 pseudonymisation key) and one on the network's pool. The region's deployment runs both sites'
 deployments, each on its own pool (and goes on without a third that does not exist), then merges
-their bundles; nothing in the bundles or the network's outputs names a patient. The work pools are
-made through the API as `prefect work-pool create --type process` makes them, so the deployment
-and the workers can start together. One to two and a half minutes, most of it Prefect starting
+their bundles; nothing in the bundles, the network's outputs or Prefect's logs and database names
+a patient. The work pools are made through the API as `prefect work-pool create --type process`
+makes them, so the deployment and the workers can start together. One to two and a half minutes, most of it Prefect starting
 processes and each site's audit importing Great Expectations (docs/performance.md)."""
 import hashlib
 import hmac
@@ -21,7 +21,7 @@ from prefect.workers.process import ProcessWorker
 from pipelines.network_demo import write_site_extracts
 from pipelines.serve import prefect_api
 from tests.conftest import order_row, write_orders_csv
-from tests.privacy_scan import leaks
+from tests.privacy_scan import leaks, text_of
 from tests.test_serve import api, wait_for
 
 REPO = Path(__file__).parent.parent
@@ -109,7 +109,14 @@ def test_the_region_runs_each_site_on_its_own_pool_and_merges_their_bundles(tmp_
 
     forbidden = patient_ids | patient_keys | {k[:10] for k in patient_keys} | {FREE_TEXT, "Zebedee", "PRESC-9931"} \
         | {key for (_, _, _, key) in SITES.values()}
-    assert leaks([drop, network_home / "out"], forbidden) == {}
+    # the bundles, the network's outputs, the workers' logs and the Prefect server's database and log
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for log in tmp_path.glob("worker-*.log"):
+        log.rename(logs / log.name)
+    prefect_home = Path(os.environ["PREFECT_HOME"])
+    assert any("ivig-audit-network" in text_of(p) for p in prefect_home.rglob("prefect.db*"))  # the server's, scanned
+    assert leaks([drop, network_home / "out", logs, prefect_home], forbidden) == {}
 
 
 def network_period(network_home: Path, site: str) -> list:
