@@ -16,6 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/ivig-audit demo
+	$(VENV)/bin/ivig-audit network-demo
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest

@@ -83,8 +83,8 @@ def _capped(con: duckdb.DuckDBPyConnection, view: str, where: str = "true", para
     return Table(rows, total)
 
 
-def _template() -> jinja2.Template:
+def _template(name: str = "dashboard.html") -> jinja2.Template:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("dashboards", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["number"] = lambda value: "" if value is None else f"{value:,.0f}"
-    return environment.get_template("dashboard.html")
+    return environment.get_template(name)

@@ -3,6 +3,7 @@
 Heavy libraries (Prefect, Great Expectations, polars) are imported inside the commands that
 need them, so --help and classify answer quickly."""
 import sys
+from datetime import datetime
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Optional
@@ -104,6 +105,55 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
                   "guideline": guideline, "profile_path": str(profile.resolve()) if profile else None, "site": site}
     with prefect_api() as own_server:
         serve_flow(cron, parameters, own_server)
+
+
+@app.command()
+def bundle(db: DbOption = DEFAULT_DB,
+           out: Annotated[Path, typer.Option(help="Drop folder shared with the network; the bundle goes to <out>/<SITE>/<time>/.")] = Path("bundles"),
+           site: Annotated[Optional[str], typer.Option(help="Site to bundle (default: the database's only site).")] = None,
+           until: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Last day of the period (default: the site's latest order).")] = None,
+           months: Annotated[int, typer.Option(help="Calendar months in the period, up to --until.")] = 12,
+           allow_free_text: Annotated[bool, typer.Option("--allow-free-text", help="Include indication texts typed for 5 or more patients that named no usable indication.")] = False):
+    """Write a site bundle for a network audit: Parquet aggregates and a manifest, no patient-level
+    data, small numbers suppressed."""
+    from pipelines.bundle import write_bundle
+    typer.echo(str(write_bundle(db, out, site, until.date() if until else None, months, allow_free_text)))
+
+
+@app.command()
+def network(bundles: Annotated[Path, typer.Option(help="Drop folder of the sites' bundles (<SITE>/<time>/).")] = Path("bundles"),
+            out: Annotated[Path, typer.Option(help="Folder for network.duckdb, network_dashboard.html and Prefect state.")] = DEFAULT_OUT / "network",
+            expect: Annotated[Optional[list[str]], typer.Option(help="A site the network expects (repeat); shown as missing without a bundle.")] = None,
+            stale_after_days: Annotated[int, typer.Option(help="A site whose period ends this many days before the newest site's is stale.")] = 45):
+    """Merge the latest bundle of every site into the network database and publish the network
+    dashboard; a bundle that fails its manifest check is refused with its reason."""
+    if not bundles.is_dir():
+        _fail(f"{bundles}: bundle folder not found")
+
+    def run_network():
+        from pipelines.network_flow import network_run
+        return network_run(bundle_dir=bundles, out_dir=out, expected_sites=expect or [],
+                           stale_after_days=stale_after_days)
+    _network_and_report(out, run_network)
+
+
+@app.command("network-demo")
+def network_demo(out: Annotated[Path, typer.Option(help="Folder for the demo sites, their bundles and the network.")] = DEFAULT_OUT / "network-demo"):
+    """Generate three sites, audit and bundle each on its own, and build their network dashboard."""
+    from pipelines.network_demo import run_demo
+    _network_and_report(out, lambda: run_demo(out))
+
+
+def _network_and_report(out: Path, run_network) -> None:
+    from pipelines import prefect_env
+    prefect_env.configure(out, quiet_failures=True)
+    from pipelines.serve import prefect_api
+    with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.network_flow")):
+        summary = run_network()
+    for line in summary.refusals:
+        typer.echo(line, err=True)
+    for line in summary.lines():
+        typer.echo(line)
 
 
 @app.command()

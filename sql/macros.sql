@@ -56,3 +56,14 @@ CREATE OR REPLACE TEMP MACRO reduced(now, before, fraction) AS round(now, 6) <= 
 -- Text a spreadsheet would run as a formula gets a leading apostrophe (CSV exports).
 CREATE OR REPLACE TEMP MACRO neutralise_formula(v) AS
     CASE WHEN regexp_matches(v, '^[=+\-@\t\r]') THEN '''' || v ELSE v END;
+
+-- Small-number suppression (the committee dashboard's and the site bundle's rule): a count of 1 to
+-- 4 is hidden, and in a partition (one column of a table whose total is shown) that has exactly one
+-- such count, the smallest count of 5 or more is hidden too, so the small one cannot be worked out
+-- by subtraction. Zero is shown. `tiebreak` orders equal counts. Holds window functions: use it in
+-- a SELECT over the partition's cells.
+CREATE OR REPLACE TEMP MACRO suppressed_cell(n, part, tiebreak) AS
+    n BETWEEN 1 AND 4
+    OR (n >= 5
+        AND count(*) FILTER (WHERE n BETWEEN 1 AND 4) OVER (PARTITION BY part) = 1
+        AND row_number() OVER (PARTITION BY part, n >= 5 ORDER BY n, tiebreak) = 1);

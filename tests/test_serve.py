@@ -76,7 +76,7 @@ def test_serve_runs_on_demand_and_on_schedule_then_stops_cleanly(served, tmp_pat
     assert summary and "## CIDP review" in summary[0]["data"]
 
     env = {**os.environ, "PREFECT_API_URL": url, "IVIG_AUDIT_HOME": str(REPO)}
-    for command in (["work-pool", "create", "ivig-audit", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
+    for command in (["work-pool", "create", "ivig-audit", "--type", "process"], ["--no-prompt", "deploy", "--name", "ivig-audit-weekly"]):
         result = subprocess.run([str(BIN / "prefect"), *command], cwd=REPO, env=env, capture_output=True, text=True,
                                 timeout=180)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -14,16 +14,15 @@ grouped AS (
 ),
 
 cells AS (
-    SELECT dimension, group_value, measure, n, n < 5 AS small,
-        count(*) FILTER (WHERE n < 5) OVER (PARTITION BY dimension, measure) AS small_cells
+    SELECT dimension, group_value, measure, n
     FROM (UNPIVOT (SELECT * EXCLUDE (grams) FROM grouped) ON orders, patients, weak_orders INTO NAME measure VALUE n)
 ),
 
+-- suppressed_cell (sql/macros.sql): the rule, shared with the site bundle
 suppressed AS (
     SELECT *,
-        CASE WHEN small THEN '<5'
-             WHEN small_cells = 1 AND row_number() OVER (PARTITION BY dimension, measure, small ORDER BY n, group_value) = 1
-                 THEN '*'
+        CASE WHEN n < 5 THEN '<5'
+             WHEN suppressed_cell(n, (dimension, measure), group_value) THEN '*'
              ELSE n::VARCHAR END AS shown
     FROM cells
 )
