@@ -55,7 +55,7 @@ def write_bundle(db_path: Path, drop_dir: Path, site: str | None = None, until: 
     months up to `until` (default: the site's latest order date); return its folder."""
     if months < 1:
         raise AuditError("--months must be at least 1")
-    con = connect(db_path, read_only=True)
+    con = connect(db_path, read_only=True, writable_dir=drop_dir)  # Parquet goes to the drop folder only
     try:
         site = _site(con, db_path, site)
         period_end = until or con.execute("SELECT max(order_date) FROM order_audit WHERE site = ?",

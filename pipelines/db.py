@@ -25,10 +25,10 @@ class AuditError(Exception):
 
 
 def connect(db_path: Path | str, read_only: bool = False,
-            writable_files: tuple[Path, ...] = ()) -> duckdb.DuckDBPyConnection:
+            writable_files: tuple[Path, ...] = (), writable_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open the audit database with the project's macros loaded and DuckDB's memory limited. A
     read-only connection is also sandboxed: no file is read or written but the database (and
-    writable_files), no extension installed or loaded, and no setting changed, so analysts' SQL
+    writable_files, or files in writable_dir), no extension installed or loaded, and no setting changed, so analysts' SQL
     (`ivig-audit sql`) can only read the audit tables."""
     if db_path != ":memory:":
         db_path = Path(db_path)
@@ -47,6 +47,8 @@ def connect(db_path: Path | str, read_only: bool = False,
     if read_only:
         if writable_files:
             con.execute("SET allowed_paths = ?", [[str(Path(path).resolve()) for path in writable_files]])
+        if writable_dir:
+            con.execute("SET allowed_directories = ?", [[str(Path(writable_dir).resolve())]])
         for setting in ("autoinstall_known_extensions", "autoload_known_extensions", "enable_external_access"):
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")

@@ -27,8 +27,8 @@ from tests.test_serve import api, wait_for
 REPO = Path(__file__).parent.parent
 PREFECT = str(Path(sys.executable).parent / "prefect")
 # site -> its work pool, orders, seed and pseudonymisation key
-SITES = {"SITE_A": ("ivig-site-a", 400, 21, "site-a-secret-key"),
-         "SITE_B": ("ivig-site-b", 250, 22, "site-b-secret-key")}
+SITES = {"SITE_A": ("ivig-site-a", 400, 21, "site-a-secret-key-" + "a" * 32),
+         "SITE_B": ("ivig-site-b", 250, 22, "site-b-secret-key-" + "b" * 32)}
 FREE_TEXT = "IVIG per Dr Zebedee Quux ward note 7731"
 
 
