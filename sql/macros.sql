@@ -15,10 +15,12 @@ CREATE OR REPLACE TEMP MACRO normalise_text(t) AS
 -- The words of a text for matching terms and context (sql/audit/indication_resolution.sql), in
 -- order, case kept (a word typed in capitals is an acronym to the spelling correction): the
 -- steps of normalise_text, but "h/o" -> "ho", "+ve" and "AChR+" -> positive, "-ve" -> negative,
--- a "?" after a word (not before one) -> queried, a dash with a space beside it -> ";", and the
--- punctuation that ends a context scope (";" "," ".") and the query mark "?" kept as words.
+-- a "?" after a word (not before one) -> queried, and the punctuation that ends a context scope
+-- (";" "," "." and a dash with a space beside it, "-") and the query mark "?" kept as words; any
+-- other dash joins words ("Guillain-Barre", "anti-MAG").
 CREATE OR REPLACE TEMP MACRO indication_tokens(t) AS
     regexp_extract_all(
+        replace(regexp_replace(
         regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
         regexp_replace(
             strip_accents(nfc_normalize(coalesce(t, ''))),
@@ -28,8 +30,9 @@ CREATE OR REPLACE TEMP MACRO indication_tokens(t) AS
             '(?i)\+\s*ve\b|([a-z0-9])\+', '\1 positive ', 'g'),
             '(?i)[-‐‑–—]\s*ve\b', ' negative ', 'g'),
             '(?i)([a-z0-9])\?(\s*([^a-z0-9\s]|$))', '\1 queried \2', 'g'),
-            '\s[-‐‑–—]+|[-‐‑–—]+\s|^[-‐‑–—]+|[-‐‑–—]+$', ' ; ', 'g'),
-        '(?i)\d+(?:[.,]\d+)*|[a-z0-9]+|[;,.?]');
+            '\s[-‐‑–—]+|[-‐‑–—]+\s|^[-‐‑–—]+|[-‐‑–—]+$', ' ' || chr(31) || ' ', 'g'),  -- a dash between words, kept
+            '[-‐‑–—]', ' ', 'g'), chr(31), '-'),                                       -- one inside a word, a space
+        '(?i)\d+(?:[.,]\d+)*|[a-z0-9]+|[;,.?-]');
 
 -- The same words in lower case.
 CREATE OR REPLACE TEMP MACRO indication_words(t) AS

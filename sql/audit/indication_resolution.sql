@@ -41,14 +41,15 @@ phrases AS (
 SELECT row_number() OVER (ORDER BY kind, key, term) AS phrase_id, kind, key, value, rank, lower(term) AS term, words,
        len(words) AS n_words
 FROM (SELECT *, CASE WHEN kind IN ('trigger', 'terminator', 'pseudo') THEN indication_words(term)
-                     ELSE list_filter(indication_words(term), lambda w: w NOT IN (';', ',', '.', '?')) END AS words
+                     ELSE list_filter(indication_words(term), lambda w: w NOT IN (';', ',', '.', '?', '-')) END AS words
       FROM phrases)
 WHERE len(words) > 0;
 
 -- The words of each distinct text. A word the vocabulary does not know, of 4 letters or more, is
--- corrected when exactly one vocabulary word is nearest: 8+ letters within 2 edits, 5-7 letters
--- within 1, 4 letters by one transposition ("cipd"), or by one substitution when typed in capitals
--- as an acronym. Never into an ambiguous abbreviation.
+-- corrected when exactly one vocabulary word is nearest (of equally near ones, those of its own
+-- length first): 8+ letters within 2 edits, 5-7 letters within 1, 4 letters by one transposition
+-- ("cipd"), or by one substitution when typed in capitals as an acronym. Never into an ambiguous
+-- abbreviation.
 CREATE OR REPLACE TEMP TABLE text_words AS
 WITH
 texts AS (
@@ -84,7 +85,9 @@ spelling_candidates AS (
                WHEN length(u.word) >= 5 THEN damerau_levenshtein(u.word, k.word) <= 1
                ELSE (damerau_levenshtein(u.word, k.word) = 1 AND levenshtein(u.word, k.word) = 2)
                     OR (u.capitals AND levenshtein(u.word, k.word) = 1) END
-    QUALIFY rank() OVER (PARTITION BY u.word, u.capitals ORDER BY distance) = 1
+    -- the nearest, and of those a word of the same length ("moter": motor, not mother)
+    QUALIFY rank() OVER (PARTITION BY u.word, u.capitals
+                         ORDER BY distance, abs(length(k.word) - length(u.word))) = 1
 ),
 
 spelling_corrections AS (
@@ -112,11 +115,12 @@ words AS (
     SELECT indication, unnest(words) AS word, unnest(range(1, len(words) + 1)) AS position FROM text_words
 ),
 
--- barriers between a condition term's words: terminators but the comma ("polyneuropathy, chronic
--- inflammatory demyelinating" is how code lists write it), and single-word triggers
+-- barriers between a condition term's words: single-word triggers and terminators, but not a comma
+-- or a dash ("polyneuropathy, chronic inflammatory demyelinating" as code lists write it,
+-- "Lambert - Eaton", "neuropathy - IgM paraprotein")
 barrier_words AS (
     SELECT list(words[1]) AS words FROM vocabulary_phrases
-    WHERE kind IN ('trigger', 'terminator') AND n_words = 1 AND words[1] <> ','
+    WHERE kind IN ('trigger', 'terminator') AND n_words = 1 AND words[1] NOT IN (',', '-')
 ),
 
 condition_phrase_words AS (
