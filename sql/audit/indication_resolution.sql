@@ -344,16 +344,16 @@ text_facts AS (
     FROM text_words AS t
 ),
 
+-- what was not read, said in the rationale (an abbreviation read as its condition is not: every
+-- GBS order would say so, and order_audit keeps a rationale per order)
 abbreviation_notes AS (
     SELECT reading_id,
         bool_or(reading IN ('other_sense', 'no_support')) AS not_read,
         string_agg(CASE reading
             WHEN 'other_sense' THEN '"' || term || '" read as ' || other_senses || ', not ' || label
             WHEN 'no_support' THEN '"' || term || '" not graded: it may mean ' || label || ' or ' || other_senses
-                                   || ', and nothing on the order supports ' || label
-            ELSE '"' || term || '" read as ' || label || ' from ' || CASE reading WHEN 'code' THEN 'the diagnosis code'
-                 WHEN 'text' THEN 'the rest of the text' WHEN 'specialty' THEN 'the specialty'
-                 ELSE 'the patient''s age' END END, '; ' ORDER BY first) AS note
+                                   || ', and nothing on the order supports ' || label END,
+                   '; ' ORDER BY first) AS note
     FROM abbreviation_readings GROUP BY reading_id
 ),
 

@@ -22,8 +22,9 @@ reviewed AS (
         END AS outcome
     FROM order_audit
     WHERE recommendation = 'unknown_indication'
-       OR list_has_any(flags, ['abbreviation_ambiguous', 'mention_negated', 'mention_historical', 'mention_family',
-                               'spelling_corrected'])
+       OR (len(flags) > 0  -- most orders have none: the list is looked into only for the others
+           AND list_has_any(flags, ['abbreviation_ambiguous', 'mention_negated', 'mention_historical',
+                                    'mention_family', 'spelling_corrected']))
 ),
 
 as_typed AS (
