@@ -36,7 +36,7 @@ CASES = {
     "code-vetoed-by-text": dict(text="GBS ruled out", code="G61.0"),
     # ambiguous abbreviations
     **{f"{term}-alone": dict(text=term, age=age) for term, age in (
-        ("DM", 50), ("PM", 50), ("GBS", 0), ("MFS", 50), ("PPS", 5), ("AMAN", 50), ("ALS", 50), ("PID", 50),
+        ("DM", 50), ("PM", 50), ("GBS", 0), ("MFS", 50), ("PPS", 5), ("AMAN", 50), ("PID", 50),
         ("SID", 50), ("AMR", 50), ("PANS", 40), ("HDN", 0))},
     "DM-code": dict(text="DM", code="M33.1"),
     "DM-word": dict(text="DM - heliotrope rash, CK 3000"),
@@ -55,7 +55,7 @@ CASES = {
     "MFS-marfan": dict(text="MFS, aortic root", specialty="Neurology"),
     "PPS-age": dict(text="PPS", age=70),
     "AMAN-other-term": dict(text="GBS AMAN variant"),
-    "ALS-specialty": dict(text="ALS", specialty="Neurology"),
+    "ALS-not-ambiguous": dict(text="ALS"),
     "PID-words": dict(text="PID - IgG replacement"),
     "SID-words": dict(text="SID secondary to CLL"),
     "AMR-specialty": dict(text="AMR", specialty="Renal transplant"),
@@ -137,7 +137,7 @@ def test_context_is_said_in_the_rationale(read):
     assert "mg (family)" in read["family"]["rationale"]
 
 
-@pytest.mark.parametrize("term", ["DM", "PM", "GBS", "MFS", "PPS", "AMAN", "ALS", "PID", "SID", "AMR", "PANS", "HDN"])
+@pytest.mark.parametrize("term", ["DM", "PM", "GBS", "MFS", "PPS", "AMAN", "PID", "SID", "AMR", "PANS", "HDN"])
 def test_an_ambiguous_abbreviation_alone_is_not_graded(read, term):
     row = read[f"{term}-alone"]
     assert verdict(row) == (None, "unknown_indication") and "abbreviation_ambiguous" in row["flags"]
@@ -149,7 +149,7 @@ def test_an_ambiguous_abbreviation_alone_is_not_graded(read, term):
     ("DM-inside-a-longer-term", "diabetic_radiculoplexus_neuropathy"),
     ("PM-specialty", "polymyositis"), ("GBS-age", "gbs"), ("GBS-neonate-neurology", "gbs"),
     ("MFS-code", "miller_fisher_syndrome"), ("MFS-word", "miller_fisher_syndrome"), ("PPS-age", "postpolio_syndrome"),
-    ("AMAN-other-term", "gbs"), ("ALS-specialty", "motor_neurone_disease"), ("PID-words", "immunodeficiency"),
+    ("AMAN-other-term", "gbs"), ("ALS-not-ambiguous", "motor_neurone_disease"), ("PID-words", "immunodeficiency"),
     ("SID-words", "immunodeficiency"), ("AMR-specialty", "transplant_rejection"), ("PANS-age", "other_neurology"),
     ("HDN-words", "haemolytic_disease_newborn"),
 ])
