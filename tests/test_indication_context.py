@@ -245,3 +245,20 @@ def test_context_triggers_are_data_with_a_schema():
     assert {t["category"] for t in context["triggers"]} == {"negated", "historical", "family", "uncertain"}
     assert {t["direction"] for t in context["triggers"]} == {"forward", "backward", "bidirectional"}
     assert {";", ",", "but", "now"} <= set(context["terminators"])
+
+
+@pytest.mark.parametrize("file, old, new, message", [
+    ("context.yaml", "terms: [post, following, ex]", "terms: [post, following, ex, previous]",
+     "context phrase 'previous' is listed more than once"),
+    ("abbreviations.yaml", "  - term: HDN\n", "  - term: HDX\n", "'HDX' is not a term of condition"),
+    ("context.yaml", "      direction: forward\n", "      direction: sideways\n", "sideways"),
+])
+def test_a_broken_context_or_abbreviation_file_is_refused(tmp_path, file, old, new, message):
+    from pipelines.reference import GuidelineError, load_vocabulary
+    folder = tmp_path / "vocabulary"
+    folder.mkdir()
+    for path in (GUIDELINE_DIR / "vocabulary").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (folder / path.name).write_text(text.replace(old, new, 1) if path.name == file else text, encoding="utf-8")
+    with pytest.raises(GuidelineError, match=re.escape(message)):
+        load_vocabulary(folder)
