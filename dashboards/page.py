@@ -17,7 +17,7 @@ from pipelines.report import cidp_counts
 
 SHOWN_ROWS = 25  # rows of each list on the page; the CSV beside it has them all
 EXPORTS = ("mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group", "mart_condition_recommendation",
-           "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches")
+           "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches", "mart_indication_review")
 
 
 @dataclass
@@ -48,6 +48,8 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_
         "coverage": _rows(con, "SELECT * FROM mart_audit_coverage")[0],
         "run_started": run_started,
         "summary": summary.to_dicts(),
+        "outside_reasons": _rows(con, "SELECT * FROM mart_outside_reasons"),
+        "indication_review": _capped(con, "mart_indication_review"),
         "charts": {name: pio.to_json(figure, validate=False) for name, figure in charts.items()},
         "weak_orders": _capped(con, "mart_weak_evidence_orders"),
         "cidp": _capped(con, "mart_cidp_suspected"),

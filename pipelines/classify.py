@@ -7,7 +7,7 @@ import duckdb
 from pipelines.db import run_sql_file
 from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 
-DERIVED_TABLES = ("indication_resolution", "order_audit", "patient_condition_usage", "patient_group_usage",
+DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage", "patient_group_usage",
                   "courses", "cidp_review")
 
 

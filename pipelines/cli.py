@@ -107,6 +107,10 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
         serve_flow(cron, parameters, own_server)
 
 
+YES_NO_OPTIONS = ("--refractory", "--plasma-exchange", "--methylprednisolone")
+YesNoOption = {"metavar": "[yes|no]"}
+
+
 @app.command()
 def bundle(db: DbOption = DEFAULT_DB,
            out: Annotated[Path, typer.Option(help="Drop folder shared with the network; the bundle goes to <out>/<SITE>/<time>/.")] = Path("bundles"),
@@ -159,23 +163,54 @@ def _network_and_report(out: Path, run_network) -> None:
 @app.command()
 def classify(text: Annotated[str, typer.Argument(help="Indication as typed by the prescriber.")],
              code: Annotated[Optional[str], typer.Option(help="ICD-10 or ICD-10-CM code.")] = None,
-             age: Annotated[int, typer.Option(help="Age at order in years (default: an adult).")] = 40,
+             age: Annotated[Optional[str], typer.Option(
+                 metavar="YEARS", help="Age at order in whole years, 0-120. Not assumed when not given: a rule that "
+                      "depends on age then cannot grade the order.")] = None,
              severity: Annotated[Optional[str], typer.Option(help="mild / moderate / severe.")] = None,
-             refractory: Annotated[bool, typer.Option("--refractory", help="Standard therapy failed.")] = False,
-             plasma_exchange: Annotated[bool, typer.Option("--plasma-exchange", help="Given with plasma exchange.")] = False,
-             methylprednisolone: Annotated[bool, typer.Option("--methylprednisolone", help="Given with IV methylprednisolone.")] = False,
+             specialty: Annotated[Optional[str], typer.Option(
+                 help="Prescribing specialty (it can support an abbreviation such as DM or GBS).")] = None,
+             refractory: Annotated[Optional[str], typer.Option(
+                 "--refractory", help="Standard therapy failed: yes or no (alone: yes).", **YesNoOption)] = None,
+             plasma_exchange: Annotated[Optional[str], typer.Option(
+                 "--plasma-exchange", help="Given with plasma exchange: yes or no (alone: yes).", **YesNoOption)] = None,
+             methylprednisolone: Annotated[Optional[str], typer.Option(
+                 "--methylprednisolone", help="Given with IV methylprednisolone: yes or no (alone: yes).",
+                 **YesNoOption)] = None,
              guideline: GuidelineOption = None):
     """Classify one order and print the verdict with its reason and guideline section."""
     from pipelines.single_order import classify_one
-    verdict = classify_one(text, code=code, age=age, severity=severity, refractory=refractory or None,
-                           plasma_exchange=plasma_exchange or None,
-                           with_methylprednisolone=methylprednisolone or None, guideline=guideline)
+    verdict = classify_one(text, code=code, age=_age(age), severity=severity, specialty=specialty,
+                           refractory=_yes_no("--refractory", refractory),
+                           plasma_exchange=_yes_no("--plasma-exchange", plasma_exchange),
+                           with_methylprednisolone=_yes_no("--methylprednisolone", methylprednisolone),
+                           guideline=guideline)
     level = f" (Level {verdict['evidence_level']})" if verdict["evidence_level"] else ""
-    typer.echo(f"{verdict['recommendation']}{level}")
+    outside = f" ({verdict['outside_reason']})" if verdict["outside_reason"] else ""
+    typer.echo(f"{verdict['recommendation']}{level}{outside}")
     typer.echo(f"condition: {verdict['condition'] or '-'}")
     typer.echo(f"flags: {', '.join(verdict['flags']) or '-'}")
     typer.echo(f"section: {verdict['guideline_section'] or '-'}")
     typer.echo(f"rationale: {verdict['rationale']}")
+
+
+def _age(value: str | None) -> int | None:
+    """Whole years from 0 to 120 (the checks quarantine other ages in extracts), or not given."""
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) > 120:
+        _fail(f"--age must be a whole number of years from 0 to 120, not {value!r}")
+    return int(value)
+
+
+def _yes_no(option: str, value: str | None) -> bool | None:
+    """yes/no, y/n, true/false, 1/0 (the extracts' spellings), or not given."""
+    from pipelines.profile import SiteProfile
+    if value is None:
+        return None
+    answer = value.strip().lower()
+    if answer not in SiteProfile.yes_values + SiteProfile.no_values:
+        _fail(f"{option} takes yes or no (or nothing, for yes), not {value!r}")
+    return answer in SiteProfile.yes_values
 
 
 @app.command()
@@ -252,9 +287,21 @@ def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
         typer.echo(str(path))
 
 
+def _bare_flags_mean_yes(args: list[str]) -> list[str]:
+    """classify's --refractory, --plasma-exchange and --methylprednisolone take yes or no, and alone
+    mean yes (typer has no option with an optional value, so a bare one gets its "yes" here)."""
+    given = []
+    for index, arg in enumerate(args):
+        given.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in YES_NO_OPTIONS and (following is None or following.startswith("-")):
+            given.append("yes")
+    return given
+
+
 def main() -> None:
     try:
-        app()
+        app(args=_bare_flags_mean_yes(sys.argv[1:]))
     except AuditError as exc:
         _error(str(exc))
         sys.exit(2)

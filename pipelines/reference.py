@@ -36,7 +36,8 @@ def load_vocabulary(directory: Path = GUIDELINE_DIR / "vocabulary") -> dict:
             if key in merged:
                 raise GuidelineError(f"{path}: section '{key}' is defined in more than one vocabulary file")
             merged[key] = value
-    for required in ("conditions", "codes", "qualifiers", "placeholders", "measures"):
+    for required in ("conditions", "codes", "qualifiers", "placeholders", "measures", "context",
+                     "ambiguous_abbreviations"):
         if required not in merged:
             raise GuidelineError(f"{directory}: no vocabulary file defines '{required}'")
     _check_vocabulary(merged, directory)
@@ -56,6 +57,8 @@ def _check_vocabulary(vocabulary: dict, where: Path) -> None:
                 raise GuidelineError(
                     f"{where}: term '{term}' names both {owner[key]} and {condition['id']}")
     known = set(ids)
+    _check_context(vocabulary["context"], where)
+    _check_abbreviations(vocabulary["ambiguous_abbreviations"], vocabulary["conditions"], where)
     for code in vocabulary["codes"]:
         named = set(code["conditions"]) | ({code["default"]} if "default" in code else set())
         unknown = named - known
@@ -63,6 +66,39 @@ def _check_vocabulary(vocabulary: dict, where: Path) -> None:
             raise GuidelineError(f"{where}: code {code['prefix']} names unknown conditions {sorted(unknown)}")
         if "default" in code and code["default"] not in code["conditions"]:
             raise GuidelineError(f"{where}: code {code['prefix']}: default is not among its conditions")
+
+
+def _words(text: str) -> str:
+    """A term as the vocabulary compares them (case and spacing aside; the SQL splits the words)."""
+    return " ".join(text.lower().split())
+
+
+def _check_context(context: dict, where: Path) -> None:
+    """A trigger, pseudo-trigger or terminator phrase is listed once: two meanings for one phrase
+    would depend on the order of the file."""
+    seen: dict[str, str] = {}
+    phrases = [("terminators", t) for t in context["terminators"]] + [("pseudo", t) for t in context["pseudo"]]
+    phrases += [(f"{t['category']} {t['direction']} triggers", term) for t in context["triggers"] for term in t["terms"]]
+    for kind, phrase in phrases:
+        if seen.setdefault(_words(phrase), kind) != kind or phrases.count((kind, phrase)) > 1:
+            raise GuidelineError(f"{where}: context phrase '{phrase}' is listed more than once "
+                                 f"({seen[_words(phrase)]}, {kind})")
+
+
+def _check_abbreviations(abbreviations: list, conditions: list, where: Path) -> None:
+    terms = {c["id"]: {_words(t) for t in c["terms"]} for c in conditions}
+    seen: set[str] = set()
+    for entry in abbreviations:
+        term, condition = _words(entry["term"]), entry["condition"]
+        if term in seen:
+            raise GuidelineError(f"{where}: ambiguous abbreviation '{entry['term']}' is listed twice")
+        seen.add(term)
+        if term not in terms.get(condition, set()):
+            raise GuidelineError(f"{where}: ambiguous abbreviation '{entry['term']}' is not a term of "
+                                 f"condition '{condition}' in conditions.yaml")
+        ages = entry["supported_by"].get("ages", {})
+        if ages.get("min", 0) >= ages.get("max", 999):
+            raise GuidelineError(f"{where}: ambiguous abbreviation '{entry['term']}': ages min must be below max")
 
 
 def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
@@ -131,7 +167,8 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
     vocabulary = reference.vocabulary
     tables = {
         "ref_conditions": [
-            {"condition_id": c["id"], "label": c["label"], "scope": c["scope"], "specificity": c["specificity"]}
+            {"condition_id": c["id"], "label": c["label"], "scope": c["scope"], "neuromuscular": c["neuromuscular"],
+             "specificity": c["specificity"]}
             for c in vocabulary["conditions"]],
         "ref_condition_terms": [
             {"condition_id": c["id"], "term": term} for c in vocabulary["conditions"] for term in c["terms"]],
@@ -144,7 +181,16 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             {"qualifier": name, "value": entry["value"], "precedence": rank, "term": term}
             for name, entries in vocabulary["qualifiers"].items()
             for rank, entry in enumerate(entries) for term in entry["terms"]],
-        "ref_uncertain_patterns": [{"pattern": p} for p in vocabulary.get("uncertain_patterns", [])],
+        "ref_context_phrases": _context_rows(vocabulary["context"]),
+        "ref_abbreviations": [
+            {"term": a["term"], "condition_id": a["condition"], "other_senses": a["other_senses"],
+             "support_words": a["supported_by"].get("words", []),
+             "support_specialties": a["supported_by"].get("specialties", []),
+             "support_age_min": a["supported_by"].get("ages", {}).get("min"),
+             "support_age_max": a["supported_by"].get("ages", {}).get("max"),
+             "other_sense_words": a.get("other_sense", {}).get("words", []),
+             "other_sense_specialties": a.get("other_sense", {}).get("specialties", [])}
+            for a in vocabulary["ambiguous_abbreviations"]],
         "ref_placeholders": [{"term": term} for term in vocabulary["placeholders"]],
         "ref_measures": [
             {"measure": m["id"], "label": m["label"], "scale_min": m["min"], "scale_max": m["max"],
@@ -173,6 +219,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
                 "condition_id": rule["condition"], **_population_row(rule),
                 "level": rule.get("level"), "direction": rule.get("direction"),
                 "recommendation": rule["recommendation"], "statement": " ".join(rule["statement"].split()),
+                "note": " ".join(rule["note"].split()) if "note" in rule else None,
                 "section": rule["section"], "flags": rule.get("flags", [])})
         for rule in document.get("flag_rules", []):
             tables["guideline_flag_rules"].append({
@@ -182,6 +229,15 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
     run_sql_file(con, "reference_schema.sql")
     for name, rows in tables.items():
         insert_rows(con, name, rows)
+
+
+def _context_rows(context: dict) -> list[dict]:
+    rows = [{"kind": kind, "category": None, "direction": None, "max_scope": None, "term": term}
+            for kind, key in (("terminator", "terminators"), ("pseudo", "pseudo")) for term in context[key]]
+    rows += [{"kind": "trigger", "category": group["category"], "direction": group["direction"],
+              "max_scope": group.get("max_scope", context["max_scope"]), "term": term}
+             for group in context["triggers"] for term in group["terms"]]
+    return rows
 
 
 def load_for(guideline: str | None) -> tuple[Reference, str]:

@@ -12,6 +12,37 @@ CREATE OR REPLACE TEMP MACRO normalise_text(t) AS
             '[^a-z0-9]+', ' ', 'g'),
         '\s+', ' ', 'g'));
 
+-- The words of a text for matching terms and context (sql/audit/indication_resolution.sql), in
+-- order, case kept (a word typed in capitals is an acronym to the spelling correction): the
+-- steps of normalise_text, but "h/o" -> "ho", "+ve" and "AChR+" -> positive, "-ve" -> negative,
+-- a "?" after a word (not before one) -> queried, and the punctuation that ends a context scope
+-- (";" "," "." and a dash with a space beside it, "-") and the query mark "?" kept as words; any
+-- other dash joins words ("Guillain-Barre", "anti-MAG").
+CREATE OR REPLACE TEMP MACRO indication_tokens(t) AS
+    regexp_extract_all(
+        replace(regexp_replace(
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+        regexp_replace(
+            strip_accents(nfc_normalize(coalesce(t, ''))),
+            '(?i)\d+([.,]\d+)?\s*(mg|g|gm|gram|grams|ml|iu)\b(\s*/\s*kg)?', ' ', 'g'),
+            '(?i)\b([a-z])\.', '\1', 'g'),
+            '(?i)\b([a-z])/([a-z])\b', '\1\2', 'g'),
+            '(?i)\+\s*ve\b|([a-z0-9])\+', '\1 positive ', 'g'),
+            '(?i)[-‐‑–—]\s*ve\b', ' negative ', 'g'),
+            '(?i)([a-z0-9])\?(\s*([^a-z0-9\s]|$))', '\1 queried \2', 'g'),
+            '\s[-‐‑–—]+|[-‐‑–—]+\s|^[-‐‑–—]+|[-‐‑–—]+$', ' ' || chr(31) || ' ', 'g'),  -- a dash between words, kept
+            '[-‐‑–—]', ' ', 'g'), chr(31), '-'),                                       -- one inside a word, a space
+        '(?i)\d+(?:[.,]\d+)*|[a-z0-9]+|[;,.?-]');
+
+-- The same words in lower case.
+CREATE OR REPLACE TEMP MACRO indication_words(t) AS
+    list_transform(indication_tokens(t), lambda w: lower(w));
+
+-- A specialty matches a list of stems when one of its words starts with one of them.
+CREATE OR REPLACE TEMP MACRO specialty_matches(specialty, stems) AS
+    len(list_filter(string_split(normalise_text(specialty), ' '),
+                    lambda w: w <> '' AND len(list_filter(stems, lambda s: starts_with(w, s))) > 0)) > 0;
+
 -- ICD-10 codes compare without dots, spaces or case: "g61.81" -> "G6181".
 CREATE OR REPLACE TEMP MACRO normalise_code(c) AS
     upper(regexp_replace(coalesce(c, ''), '[^A-Za-z0-9]', '', 'g'));

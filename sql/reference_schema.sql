@@ -1,13 +1,20 @@
 -- Reference tables rebuilt from guideline/ on every run (pipelines/reference.py fills them).
 CREATE OR REPLACE TABLE ref_conditions (
-    condition_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, scope VARCHAR NOT NULL, specificity INTEGER NOT NULL);
+    condition_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, scope VARCHAR NOT NULL, neuromuscular BOOLEAN NOT NULL,
+    specificity INTEGER NOT NULL);
 CREATE OR REPLACE TABLE ref_condition_terms (condition_id VARCHAR NOT NULL, term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE ref_codes (
     prefix VARCHAR NOT NULL, conditions VARCHAR[] NOT NULL, default_condition VARCHAR,
     code_severity VARCHAR, needs_text BOOLEAN NOT NULL, note VARCHAR);
 CREATE OR REPLACE TABLE ref_qualifier_terms (
     qualifier VARCHAR NOT NULL, value VARCHAR NOT NULL, precedence INTEGER NOT NULL, term VARCHAR NOT NULL);
-CREATE OR REPLACE TABLE ref_uncertain_patterns (pattern VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE ref_context_phrases (
+    kind VARCHAR NOT NULL, category VARCHAR, direction VARCHAR, max_scope INTEGER, term VARCHAR NOT NULL);
+CREATE OR REPLACE TABLE ref_abbreviations (
+    term VARCHAR NOT NULL, condition_id VARCHAR NOT NULL, other_senses VARCHAR[] NOT NULL,
+    support_words VARCHAR[] NOT NULL, support_specialties VARCHAR[] NOT NULL, support_age_min INTEGER,
+    support_age_max INTEGER, other_sense_words VARCHAR[] NOT NULL, other_sense_specialties VARCHAR[] NOT NULL);
+DROP TABLE IF EXISTS ref_uncertain_patterns;  -- databases made before the context triggers
 CREATE OR REPLACE TABLE ref_placeholders (term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE guideline_rulesets (
     ruleset_id VARCHAR PRIMARY KEY, title VARCHAR, short_name VARCHAR, version VARCHAR, publisher VARCHAR,
@@ -17,7 +24,7 @@ CREATE OR REPLACE TABLE guideline_rules (
     ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_order INTEGER NOT NULL,
     condition_id VARCHAR NOT NULL, age_min DOUBLE, age_max DOUBLE, severity VARCHAR[],
     refractory VARCHAR[], plasma_exchange VARCHAR[], with_methylprednisolone VARCHAR[],
-    level VARCHAR, direction VARCHAR, recommendation VARCHAR NOT NULL, statement VARCHAR NOT NULL,
+    level VARCHAR, direction VARCHAR, recommendation VARCHAR NOT NULL, statement VARCHAR NOT NULL, note VARCHAR,
     section VARCHAR NOT NULL, flags VARCHAR[] NOT NULL);
 CREATE OR REPLACE TABLE guideline_flag_rules (
     ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, condition_id VARCHAR NOT NULL,

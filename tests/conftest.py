@@ -85,10 +85,11 @@ def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-201
         con.execute("""
             INSERT INTO orders (order_id, site, patient_key, age_years, weight_kg, order_date, start_date,
                 infusion_days, dose_g, indication, diagnosis_code, severity, refractory, plasma_exchange,
-                with_methylprednisolone, batch_id, source_row)
-            VALUES (?, 'TST', 'k', ?, 70, DATE '2024-01-01', DATE '2024-01-01', 1, 10, ?, ?, ?, ?, ?, ?, 0, 0)""",
+                with_methylprednisolone, specialty, batch_id, source_row)
+            VALUES (?, 'TST', 'k', ?, 70, DATE '2024-01-01', DATE '2024-01-01', 1, 10, ?, ?, ?, ?, ?, ?, ?, 0, 0)""",
             [case["id"], case.get("age", 45), case.get("text"), case.get("code"), case.get("severity"),
-             case.get("refractory"), case.get("plasma_exchange"), case.get("methylprednisolone")])
+             case.get("refractory"), case.get("plasma_exchange"), case.get("methylprednisolone"),
+             case.get("specialty")])
     classify.classify_orders(con, ruleset_id)
     cursor = con.execute("SELECT * FROM order_audit")
     names = [d[0] for d in cursor.description]

@@ -61,8 +61,13 @@ scenario("INDUCTION_ONLY", cidp_orders("INDUCTION_ONLY"))
 scenario("TAPERED_EARLY", cidp_orders("TAPERED_EARLY", (1.0, 21, 6), (0.8, 21, 30)), improving("TAPERED_EARLY", 780))
 scenario("PAUSED", cidp_orders("PAUSED", (1.0, 21, 10), (1.0, 120, 1), (1.0, 21, 11)), improving("PAUSED", 580))
 scenario("GRIP_RESPONDER", cidp_orders("GRIP_RESPONDER", (1.0, 21, 12)),
-         measures("GRIP_RESPONDER", (20, "INCAT", 4), (20, "GRIP_KG", 30.3), (120, "INCAT", 4),
-                  (200, "GRIP_KG", 38.3), (200, "INCAT", 4)))
+         measures("GRIP_RESPONDER", (20, "INCAT", 4), (20, "GRIP_KPA", 60.5), (120, "INCAT", 4),
+                  (200, "GRIP_KPA", 68.5), (200, "INCAT", 4)))
+# grip in kg has no sourced minimal important difference: a review, but no evidence of response
+scenario("GRIP_KG_ONLY", cidp_orders("GRIP_KG_ONLY", (1.0, 21, 12)),
+         measures("GRIP_KG_ONLY", (0, "INCAT", 4), (0, "GRIP_KG", 20), (120, "GRIP_KG", 40), (200, "INCAT", 4)))
+scenario("MRC_RESPONDER", cidp_orders("MRC_RESPONDER", (1.0, 21, 12)),
+         measures("MRC_RESPONDER", (-3, "MRC_SUM", 48), (120, "MRC_SUM", 49), (200, "MRC_SUM", 50)))
 scenario("SPLIT_LOADING", cidp_orders("SPLIT_LOADING", (0.4, 1, 4), (1.0, 17, 1), (1.0, 21, 10), loading=0.4),
          improving("SPLIT_LOADING", 250))
 scenario("HEAVY", cidp_orders("HEAVY", (1.0, 21, 15), weight=100), improving("HEAVY", 320))  # 1 g/kg every 3 weeks
@@ -129,7 +134,8 @@ def test_every_cidp_patient_has_one_row_with_the_contract_columns(review):
     "INDUCTION_ONLY",    # a single loading course
     "TAPERED_EARLY",     # reduced by 20% after 4 months and kept there for 2 years
     "PAUSED",            # a 4-month pause, then under 12 months of maintenance since the restart
-    "GRIP_RESPONDER",    # INCAT flat but grip up by the minimal important difference (8 kg): a response
+    "GRIP_RESPONDER",    # INCAT flat but Vigorimeter grip up by its minimal important difference (8 kPa)
+    "MRC_RESPONDER",     # MRC sum up by its minimal important difference (2 points)
     "SPLIT_LOADING",     # loading given as 5 daily orders, then 3-weekly maintenance
 ])
 def test_patients_without_a_reason_for_review_are_not_flagged(review, patient):
@@ -162,6 +168,9 @@ def test_a_single_induction_course_has_no_maintenance_intensity(review):
      "no sustained dose reduction or longer interval in 14.9 months of continuous treatment since 2024-01: "
      "0.32 g/kg per week over the last 4 courses against 0.33 over the first 6 (a taper is 10% or more less)"),
     ("INTENSE", "high_intensity", "maintenance 0.67 g/kg per week, above 0.5 (latest 2 g/kg after 21 days)"),
+    ("GRIP_KG_ONLY", "no_response",  # grip doubled in kg, but only INCAT has a threshold to judge by
+     "no meaningful improvement after 8.3 months of treatment: INCAT 4 on 2024-07-19 against 4 at baseline on "
+     "2024-01-01 (improvement of 1 needed)"),
 ])
 def test_each_reason_for_review_is_flagged_and_spelled_out(review, patient, flag, words):
     assert (review[patient]["flags"], review[patient]["overuse_suspected"], review[patient]["reasons"]) == (

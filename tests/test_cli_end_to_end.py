@@ -110,6 +110,25 @@ def test_classify_cites_the_section():
     assert child.stdout.startswith("should_not (Level B)")
 
 
+def test_classify_takes_yes_no_values_never_assumes_age_and_refuses_impossible_ones():
+    for bad in ("-3", "200", "forty"):
+        refused = ivig("classify", "GBS", "--age", bad)
+        assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+            f"ivig-audit: --age must be a whole number of years from 0 to 120, not '{bad}'"]
+    refused = ivig("classify", "DM", "--refractory", "maybe")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    refractory = ivig("classify", "dermatomyositis", "--age", "50", "--refractory", "yes")
+    assert refractory.stdout.startswith("may_consider (Level C)")
+    not_refractory = ivig("classify", "dermatomyositis", "--age", "50", "--refractory", "no")
+    assert not_refractory.stdout.startswith("outside_guideline (population)")
+    bare = ivig("classify", "dermatomyositis", "--refractory", "--age", "50")
+    assert bare.stdout.startswith("may_consider (Level C)") and "flags: -" in bare.stdout
+    no_age = ivig("classify", "Guillain-Barre syndrome")  # adult Level A, child Level U: not guessed
+    assert no_age.stdout.startswith("unknown_indication") and "age_not_recorded" in no_age.stdout
+    assert ivig("classify", "Guillain-Barre syndrome", "--age", "8").stdout.startswith("insufficient_evidence")
+    assert ivig("classify", "CIDP").stdout.startswith("offer (Level A)")  # its rule does not depend on age
+
+
 def test_help_and_classify_do_not_import_prefect_or_great_expectations():
     code = ("import sys; from pipelines import cli, single_order; "
             "print(any(m.split('.')[0] in ('prefect', 'great_expectations') for m in sys.modules))")

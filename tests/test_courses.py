@@ -58,8 +58,15 @@ def test_dosing_weight(build, values, basis, dosing_weight):
 
 
 def test_a_course_above_the_studied_dose_is_flagged(build):
+    """The ceilings are the largest regimens in the guideline's trials: GBS 0.4 g/kg/day for 6 days
+    (2.4 g/kg, better in ventilated patients), MMN 0.5 g/kg/day for 5 days (2.5), CIDP loading 2."""
     courses = build([
         order_row("G-1", patient_id="G", indication="GBS", weight_kg="70", dose_g="140", infusion_days="5"),
-        order_row("H-1", patient_id="H", indication="GBS", weight_kg="70", dose_g="175", infusion_days="5"),
+        order_row("V-1", patient_id="V", indication="GBS - ventilated", weight_kg="70", dose_g="168", infusion_days="6"),
+        order_row("H-1", patient_id="H", indication="GBS", weight_kg="70", dose_g="190", infusion_days="5"),
+        order_row("M-1", patient_id="M", indication="MMN", weight_kg="70", dose_g="175", infusion_days="5"),
+        order_row("C-1", patient_id="C", indication="CIDP", weight_kg="70", dose_g="168", infusion_days="5"),
     ])
-    assert [c["flags"] for c in courses] == [[], ["course_above_studied_dose"]]
+    flags = {c["latest_order_id"]: c["flags"] for c in courses}
+    assert flags == {"G-1": [], "V-1": [], "H-1": ["course_above_studied_dose"], "M-1": [],
+                     "C-1": ["course_above_studied_dose"]}

@@ -72,8 +72,10 @@ def test_the_page_draws_every_chart_without_errors_or_network(rendered, publishe
 def test_every_section_shows_real_numbers(rendered):
     text = rendered["text"]
     for heading in ("Headline figures", "Grams per month", "Conditions", "Level U and should-not orders",
-                    "CIDP review", "By specialty, prescriber and site", "Data quality"):
+                    "Indications to review", "CIDP review", "By specialty, prescriber and site", "Data quality"):
         assert heading in text
+    # outside_guideline split by its reason, under the headline table's outside row
+    assert "Condition not graded by this rule set" in text and "Condition graded, but not for this population" in text
     assert "AAN 2012" in text and "retired" in text
     assert "CIDP patients reviewed" in text and "Top quarantine reasons" in text
 
@@ -88,7 +90,7 @@ def test_hostile_markup_is_shown_as_text_and_never_runs(rendered):
 
 def test_no_raw_patient_identifier_in_the_page_or_exports(published):
     files = [published / "dashboard.html", *sorted((published / "exports").glob("*.csv"))]
-    assert len(files) == 8
+    assert len(files) == 9
     for path in files:
         assert b"MRN" not in path.read_bytes(), path.name
 

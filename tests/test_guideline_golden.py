@@ -28,8 +28,9 @@ GOLDEN = [
     ("mmn", dict(text="multifocal motor neuropathy"), ("mmn", "B", "consider", None)),
     ("dm-refractory-column", dict(text="dermatomyositis", refractory=True), ("dermatomyositis", "C", "may_consider", None)),
     ("dm-refractory-text", dict(text="nonresponsive dermatomyositis"), ("dermatomyositis", "C", "may_consider", None)),
-    ("dm-not-refractory", dict(text="dermatomyositis", refractory=False), ("dermatomyositis", None, "outside_guideline", "dm_not_documented_refractory")),
-    ("dm-refractory-unknown", dict(text="dermatomyositis"), ("dermatomyositis", None, "outside_guideline", "dm_not_documented_refractory")),
+    ("dm-not-refractory", dict(text="dermatomyositis", refractory=False), ("dermatomyositis", None, "outside_guideline", "dm_not_refractory")),
+    # the rule set's missing-qualifier decision: read as the population the evidence covers, flagged
+    ("dm-refractory-unknown", dict(text="dermatomyositis"), ("dermatomyositis", "C", "may_consider", "dm_refractory_not_recorded")),
     ("dm-child", dict(text="refractory dermatomyositis", age=12), ("dermatomyositis", None, "outside_guideline", "juvenile_dm_not_covered")),
     ("jdm", dict(text="juvenile dermatomyositis", age=10, refractory=True), ("juvenile_dermatomyositis", None, "outside_guideline", "juvenile_dm_not_covered")),
     ("lems", dict(text="Lambert-Eaton myasthenic syndrome"), ("lems", "C", "may_consider", None)),

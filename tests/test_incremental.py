@@ -11,9 +11,10 @@ from pipelines.generate import generate, update_extract
 from tests.conftest import FIXTURES, audit_command, cli_env
 
 DERIVED = {table: "*" for table in (
-    "indication_resolution", "order_audit", "patient_condition_usage", "patient_group_usage", "courses",
-    "cidp_review", "mart_recommendation_summary", "mart_monthly_grams", "mart_condition_recommendation",
-    "mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group")} | {"mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
+    "indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage",
+    "patient_group_usage", "courses", "cidp_review", "mart_recommendation_summary", "mart_monthly_grams",
+    "mart_condition_recommendation", "mart_outside_reasons", "mart_indication_review", "mart_weak_evidence_orders",
+    "mart_cidp_suspected", "mart_usage_by_group")} | {"mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
 
 
 def run(inbox, db, out, *extra):

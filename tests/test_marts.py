@@ -49,3 +49,30 @@ def test_a_table_the_dictionary_does_not_describe_stops_the_run(con):
     con.execute("CREATE TABLE scratch_table (x INTEGER)")
     with pytest.raises(AuditError, match="sql/dictionary.yaml: no description of table scratch_table"):
         dictionary.apply_comments(con)
+
+
+def test_indication_review_groups_texts_by_what_happened_largest_first(con, tmp_path, loaded_reference):
+    """The pharmacist's queue: texts that ended ambiguous, set aside, unknown or corrected, grouped by
+    normalised text (two spellings of one text are one row), with orders, grams, sites and dates."""
+    rows = [order_row(f"C{n}", indication=text, order_date=date, site=site, dose_g="100")
+            for n, (text, date, site) in enumerate([
+                ("CIPD maint", "2024-01-05", "TST"), ("cipd  maint.", "2024-03-09", "OTH"), ("CIPD maint", "2024-02-01", "TST"),
+                ("DM", "2024-02-02", "TST"), ("DM", "2024-02-03", "TST"),
+                ("myasthenia ruled out", "2024-01-10", "TST"),
+                ("see notes", "2024-01-11", "TST"),
+                ("CIDP", "2024-01-12", "TST")])]
+    ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(), pseudonym.hmac_pads(b"k"))
+    classify.classify_orders(con, "aan-2012-ivig-nmd")
+    analyse.analyse_treatment(con)
+    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0)
+    review = con.execute("""SELECT indication_text, outcome, orders, grams, sites, first_seen::VARCHAR, last_seen::VARCHAR,
+                                   conditions FROM mart_indication_review""").fetchall()
+    assert review == [
+        ("cipd maint", "corrected", 3, 300.0, ["OTH", "TST"], "2024-01-05", "2024-03-09", ["cidp"]),
+        ("dm", "ambiguous", 2, 200.0, ["TST"], "2024-02-02", "2024-02-03", []),
+        ("myasthenia ruled out", "set_aside", 1, 100.0, ["TST"], "2024-01-10", "2024-01-10", []),
+        ("see notes", "unknown", 1, 100.0, ["TST"], "2024-01-11", "2024-01-11", []),
+    ]
+    path = export(con, "mart_indication_review", tmp_path / "review.csv")
+    with path.open(encoding="utf-8") as handle:
+        assert [row["indication_text"] for row in csv.DictReader(handle)][:2] == ["cipd maint", "dm"]

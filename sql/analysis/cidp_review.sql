@@ -148,6 +148,7 @@ responses AS (
                  CASE WHEN before_date IS NOT NULL THEN before_value ELSE after_value END AS baseline_value
           FROM per_measure)
     WHERE baseline_date IS NOT NULL AND latest_date > baseline_date
+      AND mid IS NOT NULL  -- a measure without a minimal important difference cannot show a response
 ),
 
 patient_responses AS (
@@ -164,7 +165,7 @@ measure_words AS (
     SELECT CASE WHEN count(*) = 1 THEN any_value(word)
                 ELSE array_to_string(list(word ORDER BY sort_order)[:-2], ', ') || ' or ' || list(word ORDER BY sort_order)[-1]
            END AS words
-    FROM ref_cidp_outcome_measures
+    FROM (SELECT word, min(sort_order) AS sort_order FROM ref_cidp_outcome_measures GROUP BY word)
 ),
 
 evaluated AS (

@@ -1,5 +1,5 @@
 -- Grain: one row per patient and group they were treated in: per condition and recommendation
--- (patient_condition_usage), and per specialty, prescriber and site (patient_group_usage), with
+-- (patient_condition_usage; with outside_guideline's reason, which follows from the condition), and per specialty, prescriber and site (patient_group_usage), with
 -- their orders and grams. The marts then count a group's patients as its rows instead of counting
 -- distinct patients over every order; the patients in scope (sql/audit/scope.sql) get their rows
 -- rebuilt, so a run's work follows the patients it touched. A patient is their patient_seq
@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS patient_condition_usage (
     patient_seq      BIGINT,
     condition        VARCHAR,
     recommendation   VARCHAR,
+    outside_reason   VARCHAR,
     orders           BIGINT,
     grams            DOUBLE,
     first_order_date DATE,
@@ -19,7 +20,7 @@ CREATE TABLE IF NOT EXISTS patient_condition_usage (
 DELETE FROM patient_condition_usage WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
 
 INSERT INTO patient_condition_usage BY NAME
-SELECT site, patient_seq, condition, recommendation, count(*) AS orders, sum(dose_g) AS grams,
+SELECT site, patient_seq, condition, recommendation, outside_reason, count(*) AS orders, sum(dose_g) AS grams,
        min(order_date) AS first_order_date, max(order_date) AS last_order_date
 FROM order_audit SEMI JOIN patients_in_scope USING (patient_seq)
 GROUP BY ALL;

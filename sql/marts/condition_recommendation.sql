@@ -1,12 +1,15 @@
--- Grain: one row per condition and recommendation: orders, patients and grams. Orders with no
--- recognised condition are grouped as "(no condition recognised)". From patient_condition_usage:
--- one row per patient in each condition and recommendation.
+-- Kind: mart (table), rebuilt by each run. Grain: one row per condition and recommendation (and,
+-- for outside_guideline, its reason): orders, patients and grams, with whether the condition is
+-- neuromuscular. Orders with no recognised condition are grouped as "(no condition recognised)".
+-- Inputs: patient_condition_usage (one row per patient in each condition and recommendation), ref_conditions.
 CREATE OR REPLACE TABLE mart_condition_recommendation AS
 SELECT
     coalesce(c.label, '(no condition recognised)') AS condition_label,
     a.recommendation,
     rec.label AS recommendation_label,
     rec.sort_order,
+    a.outside_reason,
+    c.neuromuscular,
     sum(a.orders)::BIGINT AS orders,
     count(*) AS patients,
     sum(a.grams) AS grams
