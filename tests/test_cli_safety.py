@@ -91,7 +91,7 @@ def test_sql_csv_is_exact_with_lists_as_text_in_any_case_of_the_format_name(audi
     assert result.stdout.splitlines() == [
         "order_id,dq_flags,dose_g,weight_kg,numbers",
         "S1,refractory_not_yes_no,140.0,70.0,140.0; 1234.5",
-        "S2,dose_above_2g_per_kg; weight_implausible_for_age,487660804.6,1.5114999999999998,487660804.6; 1234.5"]
+        "S2,dose_above_2_5g_per_kg; weight_implausible_for_age,487660804.6,1.5114999999999998,487660804.6; 1234.5"]
 
 
 def test_a_table_never_cuts_numbers_and_shows_brackets_as_typed(audited):
