@@ -7,9 +7,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Optional
 
+import duckdb
 import typer
 
-from pipelines.db import AuditError
+from pipelines.db import MEMORY_LIMIT_ENV, AuditError, memory_limit
 from pipelines.paths import DEFAULT_DB, DEFAULT_OUT
 
 app = typer.Typer(help="IVIg prescribing audit against the AAN 2012 neuromuscular guideline.",
@@ -22,7 +23,7 @@ GuidelineOption = Annotated[Optional[str], typer.Option(
 
 def _fail(message: str) -> None:
     typer.echo(f"ivig-audit: {message}", err=True)
-    raise typer.Exit(2)
+    sys.exit(2)
 
 
 @app.command()
@@ -60,16 +61,28 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
 
 def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, profile: Path | None,
                     site: str | None) -> None:
+    """What a user can get wrong stops here with one line, before Prefect starts: a bad profile, a
+    folder that cannot be written, a database another run is writing (its lock is held from here
+    to the end)."""
     from pipelines import prefect_env, report
+    from pipelines.db import check_writable, run_lock
     from pipelines.profile import load_profile
-    load_profile(profile, site)  # a bad profile stops here, before Prefect starts
-    prefect_env.configure(out, quiet_failures=True)
-    from pipelines.serve import prefect_api
-    with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
-        from pipelines.flow import audit_run
-        summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile,
-                            site=site)
-    report.print_run(summary)
+    load_profile(profile, site)
+    check_writable(out, "outputs")
+    check_writable(db.parent, "database")
+    with run_lock(db):
+        prefect_env.configure(out, quiet_failures=True)
+        from pipelines.serve import prefect_api
+        with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
+            from pipelines.flow import NoUsableFile, audit_run
+            try:
+                summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline,
+                                    profile_path=profile, site=site)
+            except NoUsableFile as exc:
+                if exc.summary:
+                    report.print_run(exc.summary)
+                raise
+        report.print_run(summary)
 
 
 @app.command()
@@ -82,10 +95,13 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
           site: Annotated[Optional[str], typer.Option(help="Site code for extracts without a site column.")] = None):
     """Run the audit on a cron schedule through Prefect until stopped (Ctrl-C or SIGTERM)."""
     from pipelines import prefect_env
+    from pipelines.db import check_writable
     from pipelines.profile import load_profile
     if not inbox.is_dir():
         _fail(f"{inbox}: inbox folder not found")
     load_profile(profile, site)
+    check_writable(out, "outputs")
+    check_writable(db.parent, "database")
     prefect_env.configure(out)
     from pipelines.serve import prefect_api
     from pipelines.serve import serve as serve_flow
@@ -185,8 +201,14 @@ def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
 
 
 def main() -> None:
+    """Failures a user can cause (bad input, a folder that cannot be read or written, a memory limit
+    too small) end with one line on stderr and exit status 2."""
     try:
         app()
     except AuditError as exc:
-        typer.echo(f"ivig-audit: {exc}", err=True)
-        sys.exit(2)
+        _fail(str(exc))
+    except duckdb.OutOfMemoryException as exc:
+        _fail(f"DuckDB ran out of memory under {MEMORY_LIMIT_ENV}={memory_limit()}: raise it "
+              f"({str(exc).splitlines()[0]})")
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))

@@ -122,7 +122,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, facts: FileFacts, prof
         raise UnreadableFile("binary content (NUL bytes), not a text extract")
     source, workdir = path, None
     if encoding not in ("utf-8", "utf-8-sig") or facts.mixed_line_endings:
-        workdir = tempfile.TemporaryDirectory(prefix="ivig-audit-")
+        # beside DuckDB's spills, in the run's private scratch folder (pipelines/db.py): the copy
+        # holds every raw identifier, and a killed run's copy is removed by the next run
+        scratch = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        workdir = tempfile.TemporaryDirectory(prefix="decoded-", dir=scratch)
         source = Path(workdir.name) / "extract.csv"
         _rewrite_as_utf8(path, encoding, source)
     try:

@@ -18,17 +18,28 @@ import httpx
 from pipelines.db import AuditError
 
 STARTUP_SECONDS = 120
+SERVER_FILE = "server-url"  # in PREFECT_HOME, while `serve` runs a server there
 
 
 @contextmanager
 def prefect_api(one_off: bool = False, while_starting: Callable[[], None] = lambda: None) -> Iterator[bool]:
-    """Make PREFECT_API_URL point at a Prefect server: the one it names, or one started here on
-    loopback (then yields True, and stops it on the way out). The server takes seconds to boot, in
-    its own process: `while_starting` runs meanwhile, with PREFECT_API_URL already set, so the heavy
-    imports overlap it. A one-off run starts it without the scheduler and other services."""
+    """Make PREFECT_API_URL point at a Prefect server: the one it names; for a one-off run, the one
+    a `serve` with the same Prefect state runs (its address in SERVER_FILE); else one started here
+    on loopback (then yields True, and stops it on the way out). The server takes seconds to boot,
+    in its own process: `while_starting` runs meanwhile, with PREFECT_API_URL already set, so the
+    heavy imports overlap it. A one-off run starts it without the scheduler and other services."""
     if os.environ.get("PREFECT_API_URL"):
         while_starting()
         yield False
+        return
+    shared = _served_api() if one_off else None
+    if shared:
+        os.environ["PREFECT_API_URL"] = shared
+        try:
+            while_starting()
+            yield False
+        finally:
+            del os.environ["PREFECT_API_URL"]
         return
     with socket.socket() as probe:  # a free port on loopback
         probe.bind(("127.0.0.1", 0))
@@ -41,16 +52,29 @@ def prefect_api(one_off: bool = False, while_starting: Callable[[], None] = lamb
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         url = f"http://127.0.0.1:{port}/api"
         os.environ["PREFECT_API_URL"] = url
+        server_file = Path(os.environ["PREFECT_HOME"]) / SERVER_FILE
         try:
             while_starting()
             _wait_until_healthy(url, server, log_path)
             if not one_off:
+                server_file.write_text(url, encoding="utf-8")
                 print(f"Prefect server (pid {server.pid}) at {url}; UI at http://127.0.0.1:{port}; log {log_path}",
                       flush=True)
             yield True
         finally:
             del os.environ["PREFECT_API_URL"]
+            if not one_off:
+                server_file.unlink(missing_ok=True)
             _stop(server)
+
+
+def _served_api() -> str | None:
+    """The API of the server a `serve` started with this Prefect state, if it answers."""
+    try:
+        url = (Path(os.environ["PREFECT_HOME"]) / SERVER_FILE).read_text(encoding="utf-8").strip()
+        return url if httpx.get(f"{url}/health", timeout=2).status_code == 200 else None
+    except (OSError, httpx.HTTPError):
+        return None
 
 
 def _die_with_parent() -> None:
@@ -98,4 +122,5 @@ def serve(cron: str, parameters: dict, own_server: bool) -> None:
     except ValueError:
         raise AuditError(f"--cron {cron!r} is not a cron expression (five fields, e.g. '0 6 * * 1')") from None
     audit_run.serve(name="ivig-audit", cron=cron, parameters=parameters, pause_on_shutdown=not own_server,
+                    limit=1,  # a run due while one works waits for it, instead of failing on the lock
                     description="Scheduled IVIg audit: new extracts in the inbox, then classify, analyse, publish.")

@@ -15,9 +15,43 @@ from pipelines import classify, db, ingest, prefect_env, reference
 PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
 atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
 prefect_env.configure(PREFECT_STATE)
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")  # tasks the tests call alone
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = str(Path(sys.executable).parent / "ivig-audit")
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect server for the session, as `serve` keeps one for its scheduled runs: the flows
+    the tests run in this process and the command-line runs they start (which inherit
+    PREFECT_API_URL) use it instead of each starting their own. Prefect reads PREFECT_API_URL when
+    first imported: no test module imports it before this runs."""
+    assert "prefect" not in sys.modules, "prefect was imported before the test server was up"
+    from pipelines.serve import prefect_api
+    with prefect_api(one_off=True):
+        yield os.environ["PREFECT_API_URL"]
+
+
+@pytest.fixture
+def run_flow(prefect_server):
+    """audit_run, the Prefect flow, called in this process (for tests where the command line itself
+    is not under test), with its own pseudonymisation key."""
+    return flow_runner
+
+
+def flow_runner(inbox: Path, db: Path, out: Path, key: str, **options):
+    from pipelines.flow import audit_run
+    from pipelines.pseudonym import KEY_ENV
+    before = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = key
+    try:
+        return audit_run(inbox=inbox, db_path=db, out_dir=out, **options)
+    finally:
+        if before is None:
+            del os.environ[KEY_ENV]
+        else:
+            os.environ[KEY_ENV] = before
 
 
 def audit_command(inbox: Path, db: Path, out: Path) -> list[str]:
