@@ -2,6 +2,7 @@ import atexit
 import csv
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import classify, db, ingest, prefect_env, reference
+from pipelines.generate import write_extracts
 
 # No outbound calls from Prefect in any test, and its state in a throwaway folder (the command-line
 # runs the tests start inherit both), removed when the tests end.
@@ -33,14 +35,9 @@ def prefect_server():
         yield os.environ["PREFECT_API_URL"]
 
 
-@pytest.fixture
-def run_flow(prefect_server):
-    """audit_run, the Prefect flow, called in this process (for tests where the command line itself
-    is not under test), with its own pseudonymisation key."""
-    return flow_runner
-
-
 def flow_runner(inbox: Path, db: Path, out: Path, key: str, **options):
+    """audit_run, the Prefect flow, called in this process (for tests where the command line itself
+    is not under test; they need the prefect_server fixture), with its own pseudonymisation key."""
     from pipelines.flow import audit_run
     from pipelines.pseudonym import KEY_ENV
     before = os.environ.get(KEY_ENV)
@@ -120,3 +117,32 @@ def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-201
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     con.close()
     return rows
+
+
+# Text a hostile extract might carry: markup for the page, formulas for a spreadsheet.
+MARKUP = {"indication": "Miller Fisher syndrome <script>alert('indication')</script>",
+          "specialty": "<img src=x onerror=alert('specialty')>Neurology"}
+FORMULA = {"indication": "@SUM(1+1) Miller Fisher syndrome",
+           "specialty": "=HYPERLINK(\"http://example.invalid\",\"x\")"}
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory, prefect_server):
+    """One real `ivig-audit run` on the command line, and the same again (nothing new), shared by
+    the tests that only read what they left (database, page, lists, output): generated extracts,
+    hand-made orders, and hostile ones newer than the rest (the top of the Level U list)."""
+    base = tmp_path_factory.mktemp("audited")
+    inbox = base / "inbox"
+    write_extracts(1500, inbox, seed=7)
+    write_orders_csv(inbox / "hand.csv", [
+        order_row("H1", indication="Miller Fisher syndrome", patient_id="MRN-RAW-42"),
+        order_row("H2", indication="<script>alert(1)</script> GBS", age_years="12"),
+        order_row("H3", dose_g="=HYPERLINK(\"x\")"),
+    ])
+    write_orders_csv(inbox / "hostile.csv", [
+        order_row(f"X{n}", patient_id=f"MRN-SECRET-{n}", order_date="2026-01-15", **(MARKUP if n % 2 else FORMULA))
+        for n in range(12)])
+    command = audit_command(inbox, base / "audit.duckdb", base / "out")
+    first = subprocess.run(command, capture_output=True, text=True, env=cli_env("e2e-test-key"), timeout=300)
+    second = subprocess.run(command, capture_output=True, text=True, env=cli_env("e2e-test-key"), timeout=300)
+    return base, first, second

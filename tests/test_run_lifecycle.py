@@ -54,7 +54,8 @@ def files_holding(marker: bytes, folders: list[Path], since: float, skip: Path |
     return found
 
 
-def test_a_killed_run_leaves_temporary_copies_and_spills_only_in_a_private_folder_the_next_run_clears(tmp_path):
+def test_a_killed_run_leaves_temporary_copies_and_spills_only_in_a_private_folder_the_next_run_clears(
+        tmp_path, prefect_server):
     """A Windows-1252 extract is read through a decoded UTF-8 copy that holds every raw id, and
     under a low memory limit DuckDB spills what it stages. Kill -9 once both are on disk, scan."""
     started = time.time()
