@@ -191,12 +191,17 @@ def docs(db: DbOption = DEFAULT_DB,
 @app.command()
 def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
              out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
-             seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012):
+             seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012,
+             shape: Annotated[str, typer.Option(
+                 help="standard, or mixed: about 12 orders per patient at random dates, most patients with some "
+                      "CIDP orders, a tenth of orders Level U or should-not.")] = "standard"):
     """Write synthetic orders and assessments extracts in the standard formats."""
-    from pipelines.generate import write_extracts
+    from pipelines.generate import SHAPES, write_extracts
     if orders < 1:
         _fail("--orders must be at least 1")
-    for path in write_extracts(orders, out, seed):
+    if shape not in SHAPES:
+        _fail(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}")
+    for path in write_extracts(orders, out, seed, shape):
         typer.echo(str(path))
 
 
