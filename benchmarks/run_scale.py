@@ -11,7 +11,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import polars as pl
 from pipelines import prefect_env
 from pipelines.db import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 from pipelines.generate import SHAPES, generate
+from pipelines.serve import stop
 
 CLI = str(Path(sys.executable).parent / "ivig-audit")
 NOTHING_NEW_REPEATS = 3
@@ -60,16 +60,10 @@ def prefect_server_up(work: Path) -> tuple[subprocess.Popen, str, float]:
     """A Prefect server as `serve` keeps one (state in the run's out folder), and how long it took
     to answer: what a one-off run waits for when no server is up."""
     prefect_env.configure(work / "out")
-    from pipelines.serve import _wait_until_healthy
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/api"
+    from pipelines.serve import start_server, wait_until_healthy
     started = time.perf_counter()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port), "--analytics-off", "--no-services"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    _wait_until_healthy(url, server, Path(os.environ["PREFECT_HOME"]) / "server.log")
+    server, url = start_server(one_off=True)
+    wait_until_healthy(url, server)
     return server, url, time.perf_counter() - started
 
 
@@ -122,8 +116,7 @@ def main() -> None:
         try:
             served = sorted(timed_run(inbox, work, PREFECT_API_URL=url)["seconds"] for _ in range(NOTHING_NEW_REPEATS))
         finally:
-            server.terminate()
-            server.wait()
+            stop(server)
         generate(10_000, seed=2, shape=args.shape).orders.with_columns(
             order_id=pl.lit("INC") + pl.col("order_id")).write_csv(inbox / "orders_increment.csv")
         incremental = timed_run(inbox, work)

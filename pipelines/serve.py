@@ -41,31 +41,40 @@ def prefect_api(one_off: bool = False, while_starting: Callable[[], None] = lamb
         finally:
             del os.environ["PREFECT_API_URL"]
         return
+    server, url = start_server(one_off)
+    os.environ["PREFECT_API_URL"] = url
+    server_file = Path(os.environ["PREFECT_HOME"]) / SERVER_FILE
+    try:
+        while_starting()
+        wait_until_healthy(url, server)
+        if not one_off:
+            server_file.write_text(url, encoding="utf-8")
+            print(f"Prefect server (pid {server.pid}) at {url}; UI at {url.removesuffix('/api')}; log {server_log()}",
+                  flush=True)
+        yield True
+    finally:
+        del os.environ["PREFECT_API_URL"]
+        if not one_off:
+            server_file.unlink(missing_ok=True)
+        stop(server)
+
+
+def start_server(one_off: bool) -> tuple[subprocess.Popen, str]:
+    """`prefect server start` on a free loopback port (a one-off run's without the scheduler and
+    other services), its output in PREFECT_HOME/server.log; returns it and its API's URL at once."""
     with socket.socket() as probe:  # a free port on loopback
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log_path = Path(os.environ["PREFECT_HOME"]) / "server.log"
-    with log_path.open("ab") as log:
+    with server_log().open("ab") as log:
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
              "--port", str(port), "--analytics-off", *(["--no-services"] if one_off else [])],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
-        url = f"http://127.0.0.1:{port}/api"
-        os.environ["PREFECT_API_URL"] = url
-        server_file = Path(os.environ["PREFECT_HOME"]) / SERVER_FILE
-        try:
-            while_starting()
-            _wait_until_healthy(url, server, log_path)
-            if not one_off:
-                server_file.write_text(url, encoding="utf-8")
-                print(f"Prefect server (pid {server.pid}) at {url}; UI at http://127.0.0.1:{port}; log {log_path}",
-                      flush=True)
-            yield True
-        finally:
-            del os.environ["PREFECT_API_URL"]
-            if not one_off:
-                server_file.unlink(missing_ok=True)
-            _stop(server)
+    return server, f"http://127.0.0.1:{port}/api"
+
+
+def server_log() -> Path:
+    return Path(os.environ["PREFECT_HOME"]) / "server.log"
 
 
 def _served_api() -> str | None:
@@ -83,22 +92,22 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _wait_until_healthy(url: str, server: subprocess.Popen, log_path: Path) -> None:
+def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise AuditError(f"the local Prefect server stopped at start (exit {server.returncode}); see {log_path}")
+            raise AuditError(f"the local Prefect server stopped at start (exit {server.returncode}); see {server_log()}")
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    _stop(server)
-    raise AuditError(f"the local Prefect server did not answer within {STARTUP_SECONDS} s; see {log_path}")
+    stop(server)
+    raise AuditError(f"the local Prefect server did not answer within {STARTUP_SECONDS} s; see {server_log()}")
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop(server: subprocess.Popen) -> None:
     """SIGTERM to the server's whole process group, then SIGKILL if it lingers."""
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)

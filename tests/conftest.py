@@ -23,16 +23,45 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CLI = str(Path(sys.executable).parent / "ivig-audit")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: --dist loadgroup) the tests that read the shared run go to
+    one worker, so it is made once."""
+    for item in items:
+        if "audited" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("audited"))
+
+
+def pytest_configure(config):
+    """Start the session's Prefect server (prefect_server) before any test module imports prefect,
+    which reads PREFECT_API_URL once, on import; not in pytest-xdist's controller, which runs no
+    tests (each worker has its own)."""
+    if config.getoption("numprocesses", default=None) and not hasattr(config, "workerinput"):
+        return
+    from pipelines.serve import start_server
+    server, url = start_server(one_off=True)
+    os.environ["PREFECT_API_URL"] = url
+    config.stash[PREFECT_SERVER] = server
+    config.add_cleanup(lambda: stop_server(server))
+
+
+def stop_server(server) -> None:
+    from pipelines.serve import stop
+    stop(server)
+    os.environ.pop("PREFECT_API_URL", None)
+
+
+PREFECT_SERVER = pytest.StashKey()
+
+
 @pytest.fixture(scope="session")
-def prefect_server():
+def prefect_server(pytestconfig):
     """One Prefect server for the session, as `serve` keeps one for its scheduled runs: the flows
     the tests run in this process and the command-line runs they start (which inherit
-    PREFECT_API_URL) use it instead of each starting their own. Prefect reads PREFECT_API_URL when
-    first imported: no test module imports it before this runs."""
-    assert "prefect" not in sys.modules, "prefect was imported before the test server was up"
-    from pipelines.serve import prefect_api
-    with prefect_api(one_off=True):
-        yield os.environ["PREFECT_API_URL"]
+    PREFECT_API_URL) use it instead of each starting their own. It boots while the tests that need
+    no Prefect run; a test that runs a flow or the command line asks for it, to wait until it answers."""
+    from pipelines.serve import wait_until_healthy
+    wait_until_healthy(os.environ["PREFECT_API_URL"], pytestconfig.stash[PREFECT_SERVER])
+    return os.environ["PREFECT_API_URL"]
 
 
 def flow_runner(inbox: Path, db: Path, out: Path, key: str, **options):
