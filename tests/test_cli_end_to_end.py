@@ -106,6 +106,7 @@ def test_without_key_in_environment_a_private_key_file_is_made(tmp_path):
     # and no PREFECT_API_URL: the one run of the tests that starts its own Prefect server, as a
     # one-off run does
     env = {k: v for k, v in os.environ.items() if k not in ("IVIG_AUDIT_PSEUDONYM_KEY", "PREFECT_API_URL")}
+    env["COLUMNS"] = "200"  # the warning names the key file on one line, however long tmp_path is
     result = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(tmp_path / "db.duckdb"),
                              "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
