@@ -12,10 +12,12 @@ import pytest
 from pipelines import classify, db, ingest, prefect_env, reference
 from pipelines.generate import write_extracts
 
-# No outbound calls from Prefect in any test, and its state in a throwaway folder (the command-line
-# runs the tests start inherit both), removed when the tests end.
+# No outbound calls from Prefect in any test, and its state in a throwaway folder of this process
+# (each pytest-xdist worker its own, not the one it inherits: two servers on one state collide; the
+# command-line runs the tests start inherit it), removed when the tests end.
 PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
 atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
+os.environ["PREFECT_HOME"] = str(PREFECT_STATE / "prefect")
 prefect_env.configure(PREFECT_STATE)
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")  # tasks the tests call alone
 
