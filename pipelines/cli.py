@@ -67,13 +67,14 @@ def _run_and_report(inbox: Path, db: Path, out: Path, guideline: str | None, pro
     from pipelines import prefect_env, report
     from pipelines.db import check_writable, run_lock
     from pipelines.profile import load_profile
-    load_profile(profile, site)
+    site_profile = load_profile(profile, site)
     check_writable(out, "outputs")
     check_writable(db.parent, "database")
     with run_lock(db):
         prefect_env.configure(out, quiet_failures=True)
         from pipelines.serve import prefect_api
-        with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
+        with prefect_api(one_off=True,
+                         while_starting=lambda: import_module("pipelines.flow").import_for(inbox, db, site_profile)):
             from pipelines.flow import NoUsableFile, audit_run
             try:
                 summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline,

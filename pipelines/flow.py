@@ -221,6 +221,14 @@ def _seen_before(db_path: Path, files: list[Path], site_profile: profile.SitePro
     return seen, current and not Path(f"{db_path}.wal").exists()
 
 
+def import_for(inbox: Path, db_path: Path, site_profile: profile.SiteProfile) -> None:
+    """Import Great Expectations now when an inbox file is to be read: a one-off run calls this
+    while its Prefect server starts, so the import overlaps the start instead of following it."""
+    seen, _ = _seen_before(db_path, extract_files(inbox), site_profile, built_from="")
+    if None in seen:
+        import_module("pipelines.validate")
+
+
 def _import_in_background(module: str) -> None:
     """Start importing a heavy module in a thread; a later `import` of it waits for that one."""
     threading.Thread(target=import_module, args=(module,), daemon=True).start()
