@@ -18,8 +18,10 @@ demo: $(STAMP)
 	$(VENV)/bin/ivig-audit demo
 	$(VENV)/bin/ivig-audit network-demo
 
+# Two workers (pytest-xdist): the tests wait on subprocesses and servers much of the time; the tests
+# reading the session's shared run stay on one worker (tests/conftest.py).
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal \

@@ -27,9 +27,13 @@ class Table:
     total: int
 
 
+def export_paths(out_dir: Path) -> dict[str, Path]:
+    return {name: out_dir / "exports" / f"{name.removeprefix('mart_')}.csv" for name in EXPORTS}
+
+
 def export_lists(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Path]:
     """Write <out>/exports/*.csv, the full lists, from the marts (they grow with the orders)."""
-    return {name: export(con, name, out_dir / "exports" / f"{name.removeprefix('mart_')}.csv") for name in EXPORTS}
+    return {name: export(con, name, path) for name, path in export_paths(out_dir).items()}
 
 
 def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime,

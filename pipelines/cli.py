@@ -8,9 +8,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Optional
 
+import duckdb
 import typer
 
-from pipelines.db import AuditError
+from pipelines.db import MEMORY_LIMIT_ENV, AuditError, memory_limit
 from pipelines.paths import DEFAULT_DB, DEFAULT_OUT
 
 app = typer.Typer(help="IVIg prescribing audit against the AAN 2012 neuromuscular guideline.",
@@ -30,7 +31,7 @@ def _error(message: str) -> None:
 
 def _fail(message: str) -> None:
     _error(message)
-    raise typer.Exit(2)
+    sys.exit(2)
 
 
 @app.command()
@@ -71,17 +72,30 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
 
 def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | None, profile: Path | None,
                     site: str | None) -> None:
+    """What a user can get wrong stops here with one line, before Prefect starts: a bad profile, a
+    short pseudonymisation key, a folder that cannot be written, a database another run is writing
+    (its lock is held from here to the end)."""
     from pipelines import prefect_env, pseudonym, report
+    from pipelines.db import check_writable, run_lock
     from pipelines.profile import load_profile
-    load_profile(profile, site)  # a bad profile or a short key stops here, before Prefect starts
+    site_profile = load_profile(profile, site)
+    check_writable(out, "outputs")
+    check_writable(db.parent, "database")
     pseudonym.resolve_key(db)
-    prefect_env.configure(out, quiet_failures=True)
-    from pipelines.serve import prefect_api
-    with prefect_api(one_off=True, while_starting=lambda: import_module("pipelines.flow")):
-        from pipelines.flow import audit_run
-        summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline, profile_path=profile,
-                            site=site)
-    report.print_run(summary)
+    with run_lock(db):
+        prefect_env.configure(out, quiet_failures=True)
+        from pipelines.serve import prefect_api
+        with prefect_api(one_off=True,
+                         while_starting=lambda: import_module("pipelines.flow").import_for(inbox, db, site_profile)):
+            from pipelines.flow import NoUsableFile, audit_run
+            try:
+                summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline,
+                                    profile_path=profile, site=site)
+            except NoUsableFile as exc:
+                if exc.summary:
+                    report.print_run(exc.summary)
+                raise
+        report.print_run(summary)
 
 
 @app.command()
@@ -94,10 +108,13 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
           site: Annotated[Optional[str], typer.Option(help="Site code for extracts without a site column.")] = None):
     """Run the audit on a cron schedule through Prefect until stopped (Ctrl-C or SIGTERM)."""
     from pipelines import prefect_env
+    from pipelines.db import check_writable
     from pipelines.profile import load_profile
     if not inbox.is_dir():
         _fail(f"{inbox}: inbox folder not found")
     load_profile(profile, site)
+    check_writable(out, "outputs")
+    check_writable(db.parent, "database")
     prefect_env.configure(out)
     from pipelines.serve import prefect_api
     from pipelines.serve import serve as serve_flow
@@ -277,13 +294,18 @@ def generate(orders: Annotated[int, typer.Option(help="How many orders.")],
              out: Annotated[Path, typer.Option(help="Folder to write the extract into.")],
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 2012,
              profile: Annotated[Optional[Path], typer.Option(
-                 help="Write them as the site this profile describes does (headers, units, dates, delimiter...).")] = None):
+                 help="Write them as the site this profile describes does (headers, units, dates, delimiter...).")] = None,
+             shape: Annotated[str, typer.Option(
+                 help="standard, or mixed: about 12 orders per patient at random dates, most patients with some "
+                      "CIDP orders, a tenth of orders Level U or should-not.")] = "standard"):
     """Write synthetic orders and assessments extracts in the standard formats (or a site's)."""
-    from pipelines.generate import write_extracts
+    from pipelines.generate import SHAPES, write_extracts
     from pipelines.profile import load_profile
     if orders < 1:
         _fail("--orders must be at least 1")
-    for path in write_extracts(orders, out, seed, load_profile(profile) if profile else None):
+    if shape not in SHAPES:
+        _fail(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}")
+    for path in write_extracts(orders, out, seed, load_profile(profile) if profile else None, shape):
         typer.echo(str(path))
 
 
@@ -300,8 +322,14 @@ def _bare_flags_mean_yes(args: list[str]) -> list[str]:
 
 
 def main() -> None:
+    """Failures a user can cause (bad input, a folder that cannot be read or written, a memory limit
+    too small) end with one line on stderr and exit status 2."""
     try:
         app(args=_bare_flags_mean_yes(sys.argv[1:]))
     except AuditError as exc:
-        _error(str(exc))
-        sys.exit(2)
+        _fail(str(exc))
+    except duckdb.OutOfMemoryException as exc:
+        _fail(f"DuckDB ran out of memory under {MEMORY_LIMIT_ENV}={memory_limit()}: raise it "
+              f"({str(exc).splitlines()[0]})")
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))

@@ -1,9 +1,10 @@
-"""DuckDB connections, running the project's SQL files, and building a run's database beside the
-one analysts read."""
+"""DuckDB connections, running the project's SQL files, and what a run holds on disk: its lock, its
+private scratch folder, and the copy of the database it builds beside the one analysts read."""
 import fcntl
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,8 @@ import duckdb
 from pipelines.paths import SQL_DIR
 
 
-# DuckDB's own memory, beyond which it spills to <db>.tmp; Python, Prefect and Great Expectations
-# add about 0.5 GB to the process (docs/performance.md).
+# DuckDB's own memory, beyond which it spills to its temp directory (a run's: <db>.scratch); Python,
+# Prefect and Great Expectations add about 0.5 GB to the process (docs/performance.md).
 MEMORY_LIMIT_ENV = "IVIG_AUDIT_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
 
@@ -24,12 +25,13 @@ class AuditError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits non-zero."""
 
 
-def connect(db_path: Path | str, read_only: bool = False,
+def connect(db_path: Path | str, read_only: bool = False, scratch: Path | None = None,
             writable_files: tuple[Path, ...] = (), writable_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open the audit database with the project's macros loaded and DuckDB's memory limited. A
-    read-only connection is also sandboxed: no file is read or written but the database (and
-    writable_files, or files in writable_dir), no extension installed or loaded, and no setting changed, so analysts' SQL
-    (`ivig-audit sql`) can only read the audit tables."""
+    connection that writes spills into a private folder: `scratch`, else the database's own
+    (scratch_folder). A read-only connection is sandboxed: no file is read or written but the
+    database (and writable_files, or files in writable_dir), no extension installed or loaded, and
+    no setting changed, so analysts' SQL (`ivig-audit sql`) can only read the audit tables."""
     if db_path != ":memory:":
         db_path = Path(db_path)
         if read_only and not db_path.exists():
@@ -40,9 +42,11 @@ def connect(db_path: Path | str, read_only: bool = False,
     except duckdb.IOException as exc:
         raise AuditError(f"{db_path}: cannot open the database ({str(exc).splitlines()[0]})") from exc
     try:
-        con.execute("SET memory_limit = ?", [os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)])
+        con.execute("SET memory_limit = ?", [memory_limit()])
     except duckdb.Error as exc:
         raise AuditError(f"{MEMORY_LIMIT_ENV}: {str(exc).splitlines()[0]}") from exc
+    if db_path != ":memory:" and not read_only:
+        con.execute("SET temp_directory = ?", [str(_private(scratch or scratch_folder(db_path)))])
     run_sql_file(con, "macros.sql")
     if read_only:
         if writable_files:
@@ -53,6 +57,42 @@ def connect(db_path: Path | str, read_only: bool = False,
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+def memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+
+
+def scratch_folder(db_path: Path) -> Path:
+    """<db>.scratch: where a run's temporary files go (DuckDB's spills, decoded copies of extracts;
+    they can hold raw identifiers), readable by the owner only and cleared by every run. Not
+    <db>.tmp, DuckDB's default, where analysts' read-only connections spill."""
+    return Path(f"{db_path}.scratch")
+
+
+def reset_scratch(db_path: Path) -> Path:
+    """Empty the scratch folder (a killed run's spills and copies go with it), as a run starts,
+    under its lock. Also removes <db>.building.tmp, where runs spilled before the scratch folder."""
+    for folder in (scratch_folder(db_path), Path(f"{db_path}.building.tmp")):
+        shutil.rmtree(folder, ignore_errors=True)
+    return _private(scratch_folder(db_path))
+
+
+def _private(folder: Path) -> Path:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # in case it was made before with other permissions
+    return folder
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Stop with one line, before any work, when a folder the run writes in cannot be made or
+    written (permissions, a read-only disk, a file in the way)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise AuditError(f"{folder}: cannot write the {what} here ({exc.strerror or exc})") from None
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
@@ -81,32 +121,51 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
 
 
 @contextmanager
-def building(db_path: Path) -> Iterator[Path]:
-    """Yield the file a run writes: a copy of the database, <db>.building, swapped in atomically
-    (rename) when the run completes. DuckDB allows one writer or many readers per file; this way
-    the writer never holds <db>, so analysts' read-only connections never fail during a run and
-    see the previous run's data until the swap. A failed or killed run leaves <db> as it was.
-    An exclusive lock on <db>.lock keeps two runs from building at once."""
-    db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(f"{db_path}.building")
+def run_lock(db_path: Path) -> Iterator[None]:
+    """Hold <db>.lock exclusively: one run per database at a time. The command line takes it before
+    Prefect starts, so a second run stops at once; the flow, in the same process, takes it again
+    without waiting (a scheduled run under `serve` takes it itself)."""
+    key = Path(db_path).resolve()
+    if key in _held_locks:
+        yield
+        return
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     with open(f"{db_path}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise AuditError(f"{db_path}: another audit run is writing this database") from None
-        _remove(work)
-        if db_path.exists():
-            shutil.copyfile(db_path, work)
-            if Path(f"{db_path}.wal").exists():  # left by a writer that stopped without a checkpoint
-                shutil.copyfile(f"{db_path}.wal", f"{work}.wal")
+        _held_locks.add(key)
         try:
-            yield work
-        except BaseException:
-            _remove(work)
-            raise
-        Path(f"{db_path}.wal").unlink(missing_ok=True)  # replayed into the copy already
-        os.replace(work, db_path)
+            yield
+        finally:
+            _held_locks.discard(key)
+
+
+_held_locks: set[Path] = set()
+
+
+@contextmanager
+def building(db_path: Path) -> Iterator[Path]:
+    """Yield the file a run writes: a copy of the database, <db>.building, swapped in atomically
+    (rename) when the run completes. DuckDB allows one writer or many readers per file; this way
+    the writer never holds <db>, so analysts' read-only connections never fail during a run and
+    see the previous run's data until the swap. A failed or killed run leaves <db> as it was.
+    Call it under run_lock."""
+    db_path = Path(db_path)
+    work = Path(f"{db_path}.building")
+    _remove(work)
+    if db_path.exists():
+        shutil.copyfile(db_path, work)
+        if Path(f"{db_path}.wal").exists():  # left by a writer that stopped without a checkpoint
+            shutil.copyfile(f"{db_path}.wal", f"{work}.wal")
+    try:
+        yield work
+    except BaseException:
+        _remove(work)
+        raise
+    Path(f"{db_path}.wal").unlink(missing_ok=True)  # replayed into the copy already
+    os.replace(work, db_path)
 
 
 def _remove(database: Path) -> None:

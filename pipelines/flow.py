@@ -1,17 +1,21 @@
 """The audit run as one Prefect flow: a task per step of the data flow (../shared/DESIGN.md).
 Import pipelines.prefect_env.configure() first: this module imports prefect."""
+import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib import import_module
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from dashboards import page
 from pipelines import analyse, classify, db, dictionary, ingest, profile, pseudonym, reference, report
 from pipelines.paths import SQL_DIR
+from pipelines.publish import Publication
 
 
 @dataclass
@@ -25,16 +29,49 @@ class RunSummary:
     dashboard_seconds: float = 0.0
 
 
+class NoUsableFile(db.AuditError):
+    """Files were given and every one was rejected: the run is recorded (the database and the page
+    list the rejections) and then fails, so a schedule shows it."""
+
+    def __init__(self, message: str, summary: RunSummary | None = None):
+        super().__init__(message)
+        self.summary = summary
+
+
+class StillBeingWritten(Exception):
+    """The file changed while it was read: it is still being copied in, and a later try may work."""
+
+
 @task(cache_policy=NO_CACHE)
 def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
     return reference.load_for(guideline)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, task_run_name="read {path.name}")
+def _still_being_written(task, task_run, state) -> bool:
+    return isinstance(state.data, StillBeingWritten)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=_still_being_written,
+      task_run_name="read {path.name}")
 def read_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dict):
-    """Retried: reading can fail on a file still being copied; a failed try keeps nothing but the
-    numbers of the patients it named (patient_keys)."""
-    return ingest.read(con, path, site_profile, pads)
+    """Retried only when the file changed during a failed try (still being copied in): nothing else
+    heals by trying again (out of memory, permissions). A failed try keeps nothing but the numbers
+    of the patients it named (patient_keys)."""
+    before = _size_and_mtime(path)
+    try:
+        return ingest.read(con, path, site_profile, pads)
+    except Exception as exc:
+        if _size_and_mtime(path) != before:
+            raise StillBeingWritten(f"{path}: changed while it was read") from exc
+        raise
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 @task(cache_policy=NO_CACHE, task_run_name="validate {staged.path.name}")
@@ -101,60 +138,132 @@ def describe_database(con) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def export_lists(con, out_dir: Path) -> dict[str, Path]:
-    return page.export_lists(con, out_dir)
+def export_lists(con, publication: Publication, db_path: Path) -> dict[str, Path]:
+    return publication.stage_lists(con, db_path)
 
 
 @task(cache_policy=NO_CACHE)
-def publish_dashboard(con, out_dir: Path, ruleset_id: str, run_started: datetime, exports: dict[str, Path]) -> Path:
-    return page.publish(con, out_dir, ruleset_id, run_started, exports)
+def publish_dashboard(con, publication: Publication, ruleset_id: str, run_started: datetime,
+                      exports: dict[str, Path]) -> Path:
+    return publication.stage_page(con, ruleset_id, run_started, exports)
 
 
 @task(cache_policy=NO_CACHE)
-def publish_summary(con, summary: RunSummary) -> None:
-    create_markdown_artifact(key="ivig-audit-run-summary", markdown=report.run_markdown(con, summary),
+def publish_summary(markdown: str) -> None:
+    create_markdown_artifact(key="ivig-audit-run-summary", markdown=markdown,
                              description="Files, rows, quarantine, grams by recommendation, CIDP review")
 
 
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
 def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str | None = None,
               profile_path: Path | None = None, site: str | None = None) -> RunSummary:
-    """Ingest the new files of the inbox (none when inbox is None: the stored orders are audited
-    again, under the rule set given), classify, analyse and publish."""
+    """One run, under the database's lock. It ingests the new files of the inbox (none when inbox
+    is None: the stored orders are audited again, under the rule set given), then classifies,
+    analyses and publishes. With nothing to write (every inbox file seen, by name, size and
+    modification time, and the derived tables built from this rule set and code) it reads the
+    database as it is; else it builds a copy and swaps it in (db.building). The page and the lists
+    follow the database (pipelines/publish.py)."""
     run_started = datetime.now()
     site_profile = profile.load_profile(profile_path, site)
     loaded, ruleset_id = load_guideline(guideline)
     analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
     key, key_warning = pseudonym.resolve_key(db_path)
     summary = RunSummary(db_path, ruleset_id, inbox, key_warning=key_warning)
-    with db.building(db_path) as work_path:
-        con = db.connect(work_path)
+    built_from = classify.fingerprint(ruleset_id, guideline)
+    with db.run_lock(db_path):
+        scratch = db.reset_scratch(db_path)
         try:
-            ingest.prepare(con, loaded)
-            pads = pseudonym.hmac_pads(key)
-            first_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchall()[0][0]
             files, summary.batches = extract_files(inbox) if inbox else ([], [])
-            with report.file_progress(len(files)) as done:
-                for path in files:
-                    summary.batches.append(ingest_extract(con, path, site_profile, pads))
-                    done(summary.batches[-1])
-            ingest.release_staging(con)
-            built_from = classify.fingerprint(ruleset_id, guideline)
-            rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
-            if rebuild or any(batch.status != "skipped" for batch in summary.batches):
-                since_batch = 0 if rebuild else first_batch
-                classify_orders(con, ruleset_id, since_batch)
-                analyse_treatment(con)
-                build_marts(con, built_from, since_batch)
-            describe_database(con)
-            exports = export_lists(con, out_dir)
-            publishing = time.perf_counter()
-            summary.dashboard = publish_dashboard(con, out_dir, ruleset_id, run_started, exports)
-            summary.dashboard_seconds = time.perf_counter() - publishing
-            publish_summary(con, summary)
+            seen, current = _seen_before(db_path, files, site_profile, built_from)
+            publication = Publication(out_dir)
+            if current and None not in seen:
+                with report.file_progress(len(files)) as done:
+                    for batch in seen:
+                        summary.batches.append(batch)
+                        done(batch)
+                con = db.connect(db_path, read_only=True)
+                try:
+                    markdown = _publish(con, summary, publication, run_started)
+                finally:
+                    con.close()
+            else:
+                if None in seen:
+                    _import_in_background("pipelines.validate")  # Great Expectations, while the file is read
+                with db.building(db_path) as work_path:
+                    con = db.connect(work_path, scratch=scratch)
+                    try:
+                        _ingest_and_derive(con, summary, files, site_profile, loaded, key, built_from)
+                        markdown = _publish(con, summary, publication, run_started)
+                    finally:
+                        con.close()
+            publication.move_into_place()
         finally:
-            con.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+    publish_summary(markdown)
+    if files and all(batch.status == "rejected" for batch in summary.batches if Path(batch.source_file) in files):
+        raise NoUsableFile(f"{inbox}: none of the {len(files)} files could be used (all rejected)", summary)
     return summary
+
+
+def _seen_before(db_path: Path, files: list[Path], site_profile: profile.SiteProfile,
+                 built_from: str) -> tuple[list[ingest.BatchResult | None], bool]:
+    """Each inbox file as skipped when it matches a batch by name, size and modification time (else
+    None), and whether the database is current: its derived tables built from this rule set and
+    code, and no WAL file to replay."""
+    if not db_path.exists():
+        return [None] * len(files), False
+    con = db.connect(db_path, read_only=True)
+    try:
+        settings = site_profile.fingerprint()
+        seen = [ingest.seen_unchanged(con, path, state, settings) if (state := _size_and_mtime(path)) else None
+                for path in files]
+        current = con.execute("SELECT fingerprint FROM derived_state").fetchall() == [(built_from,)]
+    except duckdb.CatalogException:  # a database from before source_size or derived_state
+        return [None] * len(files), False
+    finally:
+        con.close()
+    return seen, current and not Path(f"{db_path}.wal").exists()
+
+
+def import_for(inbox: Path, db_path: Path, site_profile: profile.SiteProfile) -> None:
+    """Import Great Expectations now when an inbox file is to be read: a one-off run calls this
+    while its Prefect server starts, so the import overlaps the start instead of following it."""
+    seen, _ = _seen_before(db_path, extract_files(inbox)[0] if inbox else [], site_profile, built_from="")
+    if None in seen:
+        import_module("pipelines.validate")
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing a heavy module in a thread; a later `import` of it waits for that one."""
+    threading.Thread(target=import_module, args=(module,), daemon=True).start()
+
+
+def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile: profile.SiteProfile,
+                       loaded: reference.Reference, key: bytes, built_from: str) -> None:
+    ingest.prepare(con, loaded)
+    pads = pseudonym.hmac_pads(key)
+    first_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchall()[0][0]
+    with report.file_progress(len(files)) as done:
+        for path in files:
+            summary.batches.append(ingest_extract(con, path, site_profile, pads))
+            done(summary.batches[-1])
+    ingest.release_staging(con)
+    rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
+    if rebuild or any(batch.status != "skipped" for batch in summary.batches):
+        since_batch = 0 if rebuild else first_batch
+        classify_orders(con, summary.ruleset_id, since_batch)
+        analyse_treatment(con)
+        build_marts(con, built_from, since_batch)
+    describe_database(con)
+
+
+def _publish(con, summary: RunSummary, publication: Publication, run_started: datetime) -> str:
+    """Stage the lists and the page; return the run summary's Markdown (the artifact)."""
+    exports = export_lists(con, publication, summary.db_path)
+    publishing = time.perf_counter()
+    summary.dashboard = publish_dashboard(con, publication, summary.ruleset_id, run_started, exports)
+    summary.dashboard_seconds = time.perf_counter() - publishing
+    return report.run_markdown(con, summary)
 
 
 def extract_files(inbox: Path) -> tuple[list[Path], list[ingest.BatchResult]]:

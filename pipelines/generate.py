@@ -2,7 +2,12 @@
 polars, no per-row Python), with the mix an audit meets in real life: every graded condition, messy
 free text, children, plasma exchange, MG severities, refractory dermatomyositis, uses outside the
 guideline, blank indications, and CIDP patients on maintenance with their outcome measures, some
-reviewed and improving, some whose treatment deserves review (CIDP_HISTORIES)."""
+reviewed and improving, some whose treatment deserves review (CIDP_HISTORIES).
+
+Two shapes: "standard", each patient's orders for one condition at its regimen's intervals, and
+"mixed", shaped like a large hospital's extract (SHAPES): about 12 orders per patient at random
+dates, most patients with some CIDP orders, and a tenth of orders Level U or should-not, which makes
+the Level U list and the CIDP review large."""
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -109,6 +114,14 @@ CIDP_HISTORIES = (
 )
 PRODUCTS = ("Privigen", "Octagam", "Intratect", "Gamunex", "Kiovig", "Panzyga")
 SITES = ("RFH", "STM")
+SHAPES = ("standard", "mixed")
+# the "mixed" shape: patients of Level U conditions drawn this much more often (about a tenth of
+# orders then Level U or should-not), orders per patient, and the share of patients with CIDP orders
+MIXED_WEAK_EVIDENCE_WEIGHT = 2.5
+WEAK_EVIDENCE_CONDITIONS = ("miller_fisher_syndrome", "inclusion_body_myositis", "polymyositis",
+                            "diabetic_radiculoplexus_neuropathy", "igm_paraprotein_neuropathy", "postpolio_syndrome")
+MIXED_ORDERS_PER_PATIENT = 12
+MIXED_CIDP_PATIENT_SHARE = 0.8
 CIDP = next(index for index, p in enumerate(PROFILES) if p.condition == "cidp")
 START, END = date(2022, 1, 1), date(2025, 12, 31)
 
@@ -117,11 +130,14 @@ def _between(rng: np.random.Generator, bounds: np.ndarray, size: int) -> np.ndar
     return bounds[:, 0] + rng.random(size) * (bounds[:, 1] - bounds[:, 0])
 
 
-def generate(n_orders: int, seed: int = 2012) -> "Extracts":
+def generate(n_orders: int, seed: int = 2012, shape: str = "standard") -> "Extracts":
     """n_orders orders and the CIDP patients' outcome measures as standard extracts (all text, as a
-    hospital export would be)."""
+    hospital export would be), in one of SHAPES."""
     rng = np.random.default_rng(seed)
     shares = np.array([p.patient_share for p in PROFILES])
+    if shape == "mixed":
+        shares = shares * np.where(np.isin([p.condition for p in PROFILES], WEAK_EVIDENCE_CONDITIONS),
+                                   MIXED_WEAK_EVIDENCE_WEIGHT, 1.0)
     mean_orders = float((shares / shares.sum()) @ np.array([sum(p.orders) / 2 for p in PROFILES]))
     n_patients = max(int(n_orders / mean_orders * 1.3) + 10, 10)
 
@@ -251,7 +267,39 @@ def generate(n_orders: int, seed: int = 2012) -> "Extracts":
     truth = pl.DataFrame({"patient_id": patient_ids[whole], "site": patient_site[whole],
                           "history": np.array([h.label for h in CIDP_HISTORIES])[history[whole]],
                           "suspected": np.array([h.suspected for h in CIDP_HISTORIES])[history[whole]]})
+    if shape == "mixed":
+        orders, assessments = _mixed(rng, orders, assessments, conditions == "cidp")
+        truth = truth.clear()  # the histories drawn are spread over other patients
     return Extracts(orders, assessments, truth)
+
+
+def _mixed(rng: np.random.Generator, orders: pl.DataFrame, assessments: pl.DataFrame,
+           cidp: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The orders dealt out to new patients, about MIXED_ORDERS_PER_PATIENT each at random dates,
+    the CIDP orders among the first MIXED_CIDP_PATIENT_SHARE of them; each new patient takes age,
+    sex, weight, height, department and site from one of their orders, and the outcome measures of
+    a drawn CIDP patient go to the new patient of that patient's first order. Rows in date order."""
+    n_orders = len(orders)
+    n_patients = max(n_orders // MIXED_ORDERS_PER_PATIENT, 1)
+    patient = np.where(cidp, rng.integers(0, max(int(n_patients * MIXED_CIDP_PATIENT_SHARE), 1), n_orders),
+                       rng.integers(0, n_patients, n_orders))
+    day = rng.integers(0, (END - START).days + 1, n_orders)
+    order_date = np.datetime64(START) + day.astype("timedelta64[D]")
+    dealt = orders.with_columns(
+        new_patient=patient, drawn_patient_id=pl.col("patient_id"),
+        order_date=pl.Series(order_date).cast(pl.String),
+        start_date=pl.Series(order_date + rng.integers(0, 3, n_orders).astype("timedelta64[D]")).cast(pl.String))
+    per_patient = ("age_years", "date_of_birth", "sex", "weight_kg", "height_cm", "department", "site")
+    patients = dealt.group_by("new_patient").agg(pl.col(per_patient).first()).with_columns(
+        patient_id=pl.lit("MRN") + (pl.col("new_patient") * 7919 % 9_999_991).cast(pl.String).str.zfill(7))
+    mixed = (dealt.drop("patient_id", *per_patient).join(patients, on="new_patient")
+             .sort("order_date", "order_id"))
+    first_order = mixed.sort("order_id").group_by("drawn_patient_id").agg(pl.col("patient_id", "site").first())
+    assessments = (assessments.join(first_order, left_on="patient_id", right_on="drawn_patient_id", suffix="_new")
+                   .select(pl.col("patient_id_new").alias("patient_id"), "assessment_date", "measure", "value",
+                           pl.col("site_new").alias("site"))
+                   .sort("patient_id", "assessment_date", "measure"))
+    return mixed.select(orders.columns), assessments
 
 
 def _messy(text: pl.Expr, draw: pl.Expr) -> pl.Expr:
@@ -326,15 +374,17 @@ class ExtractFiles(NamedTuple):
     assessments: Path
 
 
-def write_extracts(n_orders: int, out_dir: Path, seed: int = 2012, profile: SiteProfile | None = None) -> ExtractFiles:
+def write_extracts(n_orders: int, out_dir: Path, seed: int = 2012, profile: SiteProfile | None = None,
+                   shape: str = "standard") -> ExtractFiles:
     """Write an orders extract and the matching assessments extract as CSV: in the standard formats,
-    or as the site that `profile` describes sends them (see in_site_format)."""
+    or as the site that `profile` describes sends them (see in_site_format); named with the site
+    and with the shape unless standard."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    extracts = generate(n_orders, seed)
-    site = f"_{profile.site}" if profile else ""
-    files = ExtractFiles(out_dir / f"orders_{n_orders}_seed{seed}{site}.csv",
-                         out_dir / f"assessments_{n_orders}_seed{seed}{site}.csv")
-    for frame, path in zip(extracts[:2], files):
+    extracts = generate(n_orders, seed, shape)
+    suffix = (f"_{profile.site}" if profile else "") + ("" if shape == "standard" else f"_{shape}")
+    files = ExtractFiles(out_dir / f"orders_{n_orders}_seed{seed}{suffix}.csv",
+                         out_dir / f"assessments_{n_orders}_seed{seed}{suffix}.csv")
+    for frame, path in zip((extracts.orders, extracts.assessments), files):
         if profile:
             text = in_site_format(frame, profile).write_csv(separator=profile.delimiter or ",")
             path.write_bytes(text.encode("utf-8" if profile.encoding == "auto" else profile.encoding))

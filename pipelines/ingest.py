@@ -3,17 +3,23 @@ registry, and load it in a single transaction, so a batch is either wholly in th
 at all. Reading, staging and validating happen before the transaction and write only to the
 in-memory `stage` database and temp tables, and number the file's new patients in patient_keys
 (sql/staging/stg_patients.sql)."""
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines import readers, validate
+from pipelines import readers
 from pipelines.db import run_sql_file
 from pipelines.profile import SiteProfile
 from pipelines.reference import Reference, write_reference
+
+if TYPE_CHECKING:  # imports Great Expectations (seconds): only when a file is validated
+    from pipelines import validate
 
 
 @dataclass
@@ -52,6 +58,7 @@ class StagedExtract:
     """A file read and staged (in `stage` and temp tables), waiting to be validated and loaded."""
     path: Path
     facts: readers.FileFacts
+    size_and_mtime: tuple[int, int]  # the file's size and modification time (ns) before it was hashed
     settings_sha256: str
     site: str | None
     started_at: datetime
@@ -66,17 +73,23 @@ def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
     """Read and stage one file; a BatchResult when there is nothing to stage: its content was
     ingested before (skipped), it changed while it was read (skipped, read again next run: it is
     being written), or it cannot be opened (rejected, tried again next run)."""
+    settings = profile.fingerprint()
     try:
-        before = _file_state(path)
-        facts = readers.inspect_file(path)
-        settings = profile.fingerprint()
-        seen = con.execute("""
-            SELECT batch_id, status FROM ingest_batches
-            WHERE sha256 = ? AND (status = 'loaded' OR settings_sha256 = ?)
-            ORDER BY batch_id LIMIT 1""", [facts.sha256, settings]).fetchall()
+        before = _file_state(path)  # before hashing: a file that changes meanwhile no longer matches
+        seen = seen_unchanged(con, path, before, settings)
         if seen:
-            return BatchResult(str(path), "skipped", batch_id=seen[0][0],
-                               reason=f"same content as batch {seen[0][0]} ({seen[0][1]})")
+            return seen
+        facts = readers.inspect_file(path)
+        seen = con.execute("""
+            SELECT batch_id, status, source_size IS NULL AND parse_filename(source_file) = ? FROM ingest_batches
+            WHERE sha256 = ? AND (status = 'loaded' OR settings_sha256 = ?)
+            ORDER BY batch_id LIMIT 1""", [path.name, facts.sha256, settings]).fetchall()
+        if seen:
+            batch_id, status, made_before_sizes = seen[0]
+            if made_before_sizes:  # a batch of a database made before source_size: not hashed next time
+                con.execute("UPDATE ingest_batches SET source_size = ?, source_mtime_ns = ? WHERE batch_id = ?",
+                            [*before, batch_id])
+            return _skipped(path, batch_id, status)
         started_at = datetime.now()
         try:
             extract = readers.read_extract(con, path, facts, profile)
@@ -90,13 +103,30 @@ def read(con: duckdb.DuckDBPyConnection, path: Path, profile: SiteProfile,
         return BatchResult(str(path), "skipped", reason="changed while it was read (still being written?); "
                                                         "read again next run")
     if isinstance(extract, readers.UnreadableFile):
-        return StagedExtract(path, facts, settings, profile.site, started_at, profile.kind, str(extract), None, False)
+        return StagedExtract(path, facts, before, settings, profile.site, started_at, profile.kind, str(extract),
+                             None, False)
     params = {**profile.parse_params(), **hmac_pads}
     run_sql_file(con, "staging/stg_patients.sql", params)
     run_sql_file(con, f"staging/stg_{extract.kind}.sql", params)
     con.execute("DROP TABLE stage.patients")
-    return StagedExtract(path, facts, settings, profile.site, started_at, extract.kind, extract.problem,
-                         extract.note, True)
+    return StagedExtract(path, facts, before, settings, profile.site, started_at, extract.kind,
+                         extract.problem, extract.note, True)
+
+
+def seen_unchanged(con: duckdb.DuckDBPyConnection, path: Path, size_and_mtime: tuple[int, int],
+                   settings_sha256: str) -> BatchResult | None:
+    """A file with the name, size and modification time of a batch already seen, as skipped, without
+    hashing it (3 s for a 1 GB extract); None when it must be hashed (its content is the identity)."""
+    seen = con.execute("""
+        SELECT batch_id, status FROM ingest_batches
+        WHERE source_size = ? AND source_mtime_ns = ? AND parse_filename(source_file) = ?
+          AND (status = 'loaded' OR settings_sha256 = ?)
+        ORDER BY batch_id LIMIT 1""", [*size_and_mtime, path.name, settings_sha256]).fetchall()
+    return _skipped(path, *seen[0]) if seen else None
+
+
+def _skipped(path: Path, batch_id: int, status: str) -> BatchResult:
+    return BatchResult(str(path), "skipped", batch_id=batch_id, reason=f"same content as batch {batch_id} ({status})")
 
 
 def _file_state(path: Path) -> tuple[int, int]:
@@ -108,6 +138,7 @@ def _file_state(path: Path) -> tuple[int, int]:
 def validate_staged(con: duckdb.DuckDBPyConnection, staged: StagedExtract,
                     today: date | None = None) -> list[validate.CheckResult]:
     """Run the checks registry on the staged rows and mark each row's failures."""
+    from pipelines import validate
     checks: list[validate.CheckResult] = []
     if staged.read:
         if staged.problem is None:
@@ -136,11 +167,12 @@ def load(con: duckdb.DuckDBPyConnection, staged: StagedExtract, checks: list[val
                   c.percent, c.status, c.message] for c in checks])
         con.execute("""
             INSERT INTO ingest_batches (batch_id, source_file, sha256, settings_sha256, kind, site, rows_read,
-                rows_loaded, rows_quarantined, rows_unchanged, rows_replaced, status, reason, started_at, finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                rows_loaded, rows_quarantined, rows_unchanged, rows_replaced, status, reason, started_at,
+                finished_at, source_size, source_mtime_ns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)""",
             [batch_id, str(staged.path), staged.facts.sha256, staged.settings_sha256, staged.kind, staged.site,
              result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_unchanged,
-             result.rows_replaced, result.status, result.reason, staged.started_at])
+             result.rows_replaced, result.status, result.reason, staged.started_at, *staged.size_and_mtime])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

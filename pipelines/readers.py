@@ -170,7 +170,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, facts: FileFacts, prof
     encoding = _encoding(facts, profile)
     source, workdir, complete = path, None, facts.ends_with_line_end
     if encoding not in ("utf-8", "utf-8-sig") or facts.mixed_line_endings:
-        workdir = tempfile.TemporaryDirectory(prefix="ivig-audit-")
+        # beside DuckDB's spills, in the run's private scratch folder (pipelines/db.py): the copy
+        # holds every raw identifier, and a killed run's copy is removed by the next run
+        scratch = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        workdir = tempfile.TemporaryDirectory(prefix="decoded-", dir=scratch)
         source = Path(workdir.name) / "extract.csv"
         complete = _rewrite_as_utf8(path, encoding, source)
     try:

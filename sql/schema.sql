@@ -16,8 +16,14 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     status            VARCHAR NOT NULL,   -- loaded | rejected (the file could not be used; its rows are in quarantine)
     reason            VARCHAR,            -- why a file was rejected, or what was ignored in it
     started_at        TIMESTAMP NOT NULL,
-    finished_at       TIMESTAMP NOT NULL
+    finished_at       TIMESTAMP NOT NULL,
+    source_size       BIGINT,             -- the file's size and modification time when read: a file that
+    source_mtime_ns   BIGINT              -- matches them (and its name) again is not hashed again
 );
+-- Databases made before source_size and source_mtime_ns: their files are hashed once more, and
+-- a batch whose file comes again unchanged gets them (pipelines/ingest.py).
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS source_size BIGINT;
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS source_mtime_ns BIGINT;
 
 CREATE TABLE IF NOT EXISTS quarantine (
     batch_id    BIGINT NOT NULL,

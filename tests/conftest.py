@@ -3,6 +3,7 @@ import csv
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -10,18 +11,79 @@ from pathlib import Path
 import pytest
 
 from pipelines import classify, db, ingest, prefect_env, reference
+from pipelines.generate import write_extracts
 
-# No outbound calls from Prefect in any test, and its state in a throwaway folder (the command-line
-# runs the tests start inherit both), removed when the tests end.
+# No outbound calls from Prefect in any test, and its state in a throwaway folder of this process
+# (each pytest-xdist worker its own, not the one it inherits: two servers on one state collide; the
+# command-line runs the tests start inherit it), removed when the tests end.
 PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
 atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
+os.environ["PREFECT_HOME"] = str(PREFECT_STATE / "prefect")
 prefect_env.configure(PREFECT_STATE)
 # Flows run in this process use Prefect's temporary server; its first start creates its database,
 # which takes longer than Prefect's default wait on a busy machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")  # tasks the tests call alone
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = str(Path(sys.executable).parent / "ivig-audit")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: --dist loadgroup) the tests that read the shared run go to
+    one worker, so it is made once."""
+    for item in items:
+        if "audited" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("audited"))
+
+
+def pytest_configure(config):
+    """Start the session's Prefect server (prefect_server) before any test module imports prefect,
+    which reads PREFECT_API_URL once, on import; not in pytest-xdist's controller, which runs no
+    tests (each worker has its own)."""
+    if config.getoption("numprocesses", default=None) and not hasattr(config, "workerinput"):
+        return
+    from pipelines.serve import start_server
+    server, url = start_server(one_off=True)
+    os.environ["PREFECT_API_URL"] = url
+    config.stash[PREFECT_SERVER] = server
+    config.add_cleanup(lambda: stop_server(server))
+
+
+def stop_server(server) -> None:
+    from pipelines.serve import stop
+    stop(server)
+    os.environ.pop("PREFECT_API_URL", None)
+
+
+PREFECT_SERVER = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(pytestconfig):
+    """One Prefect server for the session, as `serve` keeps one for its scheduled runs: the flows
+    the tests run in this process and the command-line runs they start (which inherit
+    PREFECT_API_URL) use it instead of each starting their own. It boots while the tests that need
+    no Prefect run; a test that runs a flow or the command line asks for it, to wait until it answers."""
+    from pipelines.serve import wait_until_healthy
+    wait_until_healthy(os.environ["PREFECT_API_URL"], pytestconfig.stash[PREFECT_SERVER])
+    return os.environ["PREFECT_API_URL"]
+
+
+def flow_runner(inbox: Path, db: Path, out: Path, key: str, **options):
+    """audit_run, the Prefect flow, called in this process (for tests where the command line itself
+    is not under test; they need the prefect_server fixture), with its own pseudonymisation key."""
+    from pipelines.flow import audit_run
+    from pipelines.pseudonym import KEY_ENV
+    before = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = key
+    try:
+        return audit_run(inbox=inbox, db_path=db, out_dir=out, **options)
+    finally:
+        if before is None:
+            del os.environ[KEY_ENV]
+        else:
+            os.environ[KEY_ENV] = before
 
 
 def audit_command(inbox: Path, db: Path, out: Path) -> list[str]:
@@ -96,3 +158,32 @@ def classify_cases(db_path: Path, cases: list[dict], loaded, ruleset_id="aan-201
     rows = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
     con.close()
     return rows
+
+
+# Text a hostile extract might carry: markup for the page, formulas for a spreadsheet.
+MARKUP = {"indication": "Miller Fisher syndrome <script>alert('indication')</script>",
+          "specialty": "<img src=x onerror=alert('specialty')>Neurology"}
+FORMULA = {"indication": "@SUM(1+1) Miller Fisher syndrome",
+           "specialty": "=HYPERLINK(\"http://example.invalid\",\"x\")"}
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory, prefect_server):
+    """One real `ivig-audit run` on the command line, and the same again (nothing new), shared by
+    the tests that only read what they left (database, page, lists, output): generated extracts,
+    hand-made orders, and hostile ones newer than the rest (the top of the Level U list)."""
+    base = tmp_path_factory.mktemp("audited")
+    inbox = base / "inbox"
+    write_extracts(1500, inbox, seed=7)
+    write_orders_csv(inbox / "hand.csv", [
+        order_row("H1", indication="Miller Fisher syndrome", patient_id="MRN-RAW-42"),
+        order_row("H2", indication="<script>alert(1)</script> GBS", age_years="12"),
+        order_row("H3", dose_g="=HYPERLINK(\"x\")"),
+    ])
+    write_orders_csv(inbox / "hostile.csv", [
+        order_row(f"X{n}", patient_id=f"MRN-SECRET-{n}", order_date="2026-01-15", **(MARKUP if n % 2 else FORMULA))
+        for n in range(12)])
+    command = audit_command(inbox, base / "audit.duckdb", base / "out")
+    first = subprocess.run(command, capture_output=True, text=True, env=cli_env("e2e-test-key"), timeout=300)
+    second = subprocess.run(command, capture_output=True, text=True, env=cli_env("e2e-test-key"), timeout=300)
+    return base, first, second

@@ -33,7 +33,7 @@ def kill_after_first_file(process: subprocess.Popen, extra_delay: float) -> str:
     return "".join(seen)
 
 
-def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path):
+def test_killed_runs_leave_no_partial_batch_and_the_next_run_completes(tmp_path, prefect_server):
     whole = pl.read_csv(write_extracts(FILES * ROWS_PER_FILE, tmp_path / "whole", seed=11).orders, infer_schema_length=0)
     inbox = tmp_path / "inbox"
     inbox.mkdir()

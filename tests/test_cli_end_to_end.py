@@ -1,5 +1,6 @@
 """The installed ivig-audit command, end to end on a real DuckDB file: CSV in, order_audit out,
-through the Prefect flow, with clean exit codes and one-line errors."""
+through the Prefect flow, with clean exit codes and one-line errors. The run itself is the session's
+shared `audited` (tests/conftest.py)."""
 import os
 import subprocess
 import sys
@@ -8,7 +9,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.generate import write_extracts
 from tests.conftest import CLI, cli_env, order_row, write_orders_csv
 
 RECOMMENDATIONS = {"offer", "consider", "may_consider", "insufficient_evidence", "should_not",
@@ -18,22 +18,6 @@ RECOMMENDATIONS = {"offer", "consider", "may_consider", "insufficient_evidence",
 def ivig(*args, env_extra=None, cwd=None):
     return subprocess.run([CLI, *args], capture_output=True, text=True, env=cli_env("e2e-test-key", **(env_extra or {})),
                           cwd=cwd, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def audited(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e")
-    inbox = base / "inbox"
-    write_extracts(1500, inbox, seed=7)
-    write_orders_csv(inbox / "hand.csv", [
-        order_row("H1", indication="Miller Fisher syndrome", patient_id="MRN-RAW-42"),
-        order_row("H2", indication="<script>alert(1)</script> GBS", age_years="12"),
-        order_row("H3", dose_g="=HYPERLINK(\"x\")"),
-    ])
-    args = ["run", "--inbox", str(inbox), "--db", str(base / "audit.duckdb"), "--out", str(base / "out")]
-    first = ivig(*args)
-    second = ivig(*args)
-    return base, first, second
 
 
 def test_run_classifies_every_loaded_order(audited):
@@ -48,7 +32,7 @@ def test_run_classifies_every_loaded_order(audited):
     assert {r[0] for r in con.execute("SELECT DISTINCT recommendation FROM order_audit").fetchall()} <= RECOMMENDATIONS
     assert con.execute("""SELECT bool_and(rows_read = rows_loaded + rows_quarantined + rows_unchanged)
                           FROM ingest_batches""").fetchall()[0][0]
-    assert con.execute("SELECT sum(rows_read) FROM ingest_batches WHERE kind = 'orders'").fetchall()[0][0] == 1503
+    assert con.execute("SELECT sum(rows_read) FROM ingest_batches WHERE kind = 'orders'").fetchall()[0][0] == 1515
     verdict = con.execute("SELECT recommendation, evidence_level FROM order_audit WHERE order_id = 'H1'").fetchall()
     assert verdict == [("insufficient_evidence", "U")]
     assert con.execute("SELECT recommendation FROM order_audit WHERE order_id = 'H2'").fetchall() == [
@@ -75,9 +59,9 @@ def test_run_reviews_cidp_patients_from_orders_and_assessments(audited):
 def test_second_run_of_the_same_inbox_changes_nothing(audited):
     base, first, second = audited
     assert second.returncode == 0, second.stderr
-    assert second.stdout.count(": skipped (") == 3
+    assert second.stdout.count(": skipped (") == 4
     con = duckdb.connect(str(base / "audit.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 3
+    assert con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] == 4
     con.close()
 
 
@@ -138,7 +122,10 @@ def test_help_and_classify_do_not_import_prefect_or_great_expectations():
 def test_without_key_in_environment_a_private_key_file_is_made(tmp_path):
     inbox = tmp_path / "inbox"
     write_orders_csv(inbox / "a.csv", [order_row("K1")])
-    env = {k: v for k, v in os.environ.items() if k != "IVIG_AUDIT_PSEUDONYM_KEY"}
+    # and no PREFECT_API_URL: the one run of the tests that starts its own Prefect server, as a
+    # one-off run does
+    env = {k: v for k, v in os.environ.items() if k not in ("IVIG_AUDIT_PSEUDONYM_KEY", "PREFECT_API_URL")}
+    env["COLUMNS"] = "200"  # the warning names the key file on one line, however long tmp_path is
     result = subprocess.run([CLI, "run", "--inbox", str(inbox), "--db", str(tmp_path / "db.duckdb"),
                              "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr

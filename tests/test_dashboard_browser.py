@@ -1,25 +1,19 @@
 """The committee page opened in headless Chromium (Debian's chromium; .ci/run installs it): the
 charts are drawn, no script errors, no network request, and markup typed into a hostile extract
-stays inert text. The page comes from a real `ivig-audit run`."""
+stays inert text. The page comes from the session's real `ivig-audit run` (`audited`,
+tests/conftest.py), whose inbox holds the hostile orders."""
 import csv
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from pipelines.generate import write_extracts
-from tests.conftest import audit_command, cli_env, order_row, write_orders_csv
+from tests.conftest import FORMULA, MARKUP
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update"]
-MARKUP = {"indication": "Miller Fisher syndrome <script>alert('indication')</script>",
-          "specialty": "<img src=x onerror=alert('specialty')>Neurology"}
-FORMULA = {"indication": "@SUM(1+1) Miller Fisher syndrome",
-           "specialty": "=HYPERLINK(\"http://example.invalid\",\"x\")"}
-
 if not Path(CHROMIUM).exists():
     if os.environ.get("IVIG_AUDIT_REQUIRE_BROWSER"):
         raise RuntimeError(f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)")
@@ -27,16 +21,9 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    base = tmp_path_factory.mktemp("dashboard")
-    inbox = base / "inbox"
-    write_extracts(1200, inbox, seed=3)
-    write_orders_csv(inbox / "hostile.csv", [
-        order_row(f"X{n}", patient_id=f"MRN-SECRET-{n}", order_date="2026-01-15", **(MARKUP if n % 2 else FORMULA))
-        for n in range(12)])  # newer than the generated orders: at the top of the Level U list
-    result = subprocess.run(audit_command(inbox, base / "audit.duckdb", base / "out"), capture_output=True,
-                            text=True, timeout=300, env=cli_env("browser-test"))
-    assert result.returncode == 0, result.stderr
+def published(audited):
+    base, first, _ = audited
+    assert first.returncode == 0, first.stderr
     return base / "out"
 
 

@@ -1,14 +1,13 @@
 """A run rebuilds only what its new batches touched (sql/audit/scope.sql); the result must be the
 same as one run over all the extracts, and a change of rule set rebuilds everything."""
 import csv
-import subprocess
 
 import duckdb
 import polars as pl
 import pytest
 
 from pipelines.generate import generate, update_extract
-from tests.conftest import FIXTURES, audit_command, cli_env
+from tests.conftest import FIXTURES, flow_runner
 
 DERIVED = {table: "*" for table in (
     "indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage",
@@ -17,10 +16,8 @@ DERIVED = {table: "*" for table in (
     "mart_cidp_suspected", "mart_usage_by_group")} | {"mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
 
 
-def run(inbox, db, out, *extra):
-    result = subprocess.run(audit_command(inbox, db, out) + list(extra), capture_output=True, text=True,
-                            env=cli_env("incremental-key"), timeout=300)
-    assert result.returncode == 0, result.stderr
+def run(inbox, db, out, **options):
+    flow_runner(inbox, db, out, "incremental-key", **options)
 
 
 def differing_rows(db_a, db_b, table, columns) -> int:
@@ -32,7 +29,7 @@ def differing_rows(db_a, db_b, table, columns) -> int:
 
 
 @pytest.fixture(scope="module")
-def extracts(tmp_path_factory):
+def extracts(tmp_path_factory, prefect_server):
     """A first extract; then a later one with repeats, corrections, typing errors, and new courses
     for patients already loaded (CIDP patients among them), and new outcome measures."""
     folder = tmp_path_factory.mktemp("extracts")
@@ -87,7 +84,7 @@ def test_a_run_with_nothing_new_rebuilds_nothing_and_another_rule_set_rebuilds_e
     before = state()
     run(extracts, db, out)
     assert state() == before
-    run(extracts, db, out, "--guideline", str(FIXTURES / "local-policy.yaml"))
+    run(extracts, db, out, guideline=str(FIXTURES / "local-policy.yaml"))
     fingerprint, by_guideline = state()
     assert fingerprint[0][0] != before[0][0][0]
     assert by_guideline == [("local-policy-example", sum(n for _, n in before[1]))]

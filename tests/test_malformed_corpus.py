@@ -109,7 +109,7 @@ def test_no_raw_patient_identifier_is_stored(ingested):
     assert con.execute("SELECT count(*) FROM quarantine WHERE record::VARCHAR LIKE '%MRN-%'").fetchall() == [(0,)]
 
 
-def test_the_command_line_run_goes_on_past_rejected_files_and_lists_them(tmp_path):
+def test_the_command_line_run_goes_on_past_rejected_files_and_lists_them(tmp_path, prefect_server):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for path in corpus_files():

@@ -1,6 +1,7 @@
 """`ivig-audit serve --cron` for real: it starts a local Prefect server (PREFECT_API_URL unset), a run
-triggered through Prefect's API completes, the cron schedule fires a run by itself, prefect.yaml
-deploys to the same server, and on SIGTERM nothing is left running. About two minutes."""
+triggered through Prefect's API completes, a one-off `ivig-audit run` uses the same server, the cron
+schedule fires a run by itself, prefect.yaml deploys to the same server, and on SIGTERM nothing is
+left running. About two minutes."""
 import os
 import signal
 import subprocess
@@ -31,8 +32,7 @@ def wait_for(check, seconds: float, what: str):
 def served(tmp_path):
     """`ivig-audit serve` every minute over a small inbox; yields (api url, server pid, process)."""
     write_extracts(300, tmp_path / "inbox", seed=4)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test-" + "0" * 32, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    env = serve_env()
     process = subprocess.Popen(
         [str(BIN / "ivig-audit"), "serve", "--cron", "* * * * *", "--inbox", "inbox", "--db", "out/audit.duckdb",
          "--out", "out"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -43,6 +43,12 @@ def served(tmp_path):
     if process.poll() is None:  # the test failed before stopping it
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def serve_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test-" + "0" * 32, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    return env
 
 
 def api(url: str, method: str, path: str, **body):
@@ -59,6 +65,7 @@ def api(url: str, method: str, path: str, **body):
 
 def test_serve_runs_on_demand_and_on_schedule_then_stops_cleanly(served, tmp_path):
     url, server_pid, process = served
+    env = serve_env()
     deployment = wait_for(lambda: [d for d in api(url, "POST", "/deployments/filter")
                                    if d["name"] == "ivig-audit"], 60, "the served deployment")[0]
 
@@ -67,6 +74,14 @@ def test_serve_runs_on_demand_and_on_schedule_then_stops_cleanly(served, tmp_pat
                         in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") and run, 120, "the triggered run")
     assert finished["state_type"] == "COMPLETED"
     assert (tmp_path / "out" / "audit.duckdb").exists() and (tmp_path / "out" / "dashboard.html").exists()
+
+    # a one-off run with the same Prefect state uses this server instead of starting its own
+    one_off = subprocess.run([str(BIN / "ivig-audit"), "run", "--inbox", "inbox", "--db", "out/one-off.duckdb",
+                              "--out", "out"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert one_off.returncode == 0, one_off.stderr
+    assert [(r["deployment_id"], r["state_type"]) for r in api(url, "POST", "/flow_runs/filter",
+                                                              flow_runs={"name": {"any_": ["audit inbox"]}})] == [
+        (None, "COMPLETED")]
 
     scheduled = wait_for(lambda: [r for r in api(url, "POST", "/flow_runs/filter",
                                                  flow_runs={"state": {"type": {"any_": ["COMPLETED"]}}})
