@@ -79,9 +79,9 @@ def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | No
     from pipelines.db import check_writable, run_lock
     from pipelines.profile import load_profile
     site_profile = load_profile(profile, site)
+    pseudonym.resolve_key(db)
     check_writable(out, "outputs")
     check_writable(db.parent, "database")
-    pseudonym.resolve_key(db)
     with run_lock(db):
         prefect_env.configure(out, quiet_failures=True)
         from pipelines.serve import prefect_api

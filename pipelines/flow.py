@@ -181,7 +181,7 @@ def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str |
                     for batch in seen:
                         summary.batches.append(batch)
                         done(batch)
-                con = db.connect(db_path, read_only=True)
+                con = db.connect(db_path, read_only=True, writable_dir=publication.staging)
                 try:
                     markdown = _publish(con, summary, publication, run_started)
                 finally:

@@ -76,7 +76,7 @@ def flow_runner(inbox: Path, db: Path, out: Path, key: str, **options):
     from pipelines.flow import audit_run
     from pipelines.pseudonym import KEY_ENV
     before = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = key
+    os.environ[KEY_ENV] = key_for(key)
     try:
         return audit_run(inbox=inbox, db_path=db, out_dir=out, **options)
     finally:

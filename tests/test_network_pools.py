@@ -32,7 +32,7 @@ SITES = {"SITE_A": ("ivig-site-a", 400, 21, "site-a-secret-key-" + "a" * 32),
 FREE_TEXT = "IVIG per Dr Zebedee Quux ward note 7731"
 
 
-def test_the_region_runs_each_site_on_its_own_pool_and_merges_their_bundles(tmp_path):
+def test_the_region_runs_each_site_on_its_own_pool_and_merges_their_bundles(tmp_path, prefect_server):
     drop, network_home = tmp_path / "drop", tmp_path / "network"
     drop.mkdir()
     network_home.mkdir()
