@@ -1,4 +1,4 @@
-"""ivig-audit: the command line (contract in ../shared/DESIGN.md).
+"""ivig-audit: the command line (contract in docs/design.md).
 
 Heavy libraries (Prefect, Great Expectations, polars) are imported inside the commands that
 need them, so --help and classify answer quickly."""

@@ -1,4 +1,4 @@
-"""The audit run as one Prefect flow: a task per step of the data flow (../shared/DESIGN.md).
+"""The audit run as one Prefect flow: a task per step of the data flow (docs/design.md).
 Import pipelines.prefect_env.configure() first: this module imports prefect."""
 import shutil
 import threading

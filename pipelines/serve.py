@@ -1,5 +1,5 @@
 """`ivig-audit serve`: audit runs on a cron schedule through Prefect. Prefect's temporary server
-cannot schedule (../shared/notes/stack-facts.md), so when PREFECT_API_URL is not set a Prefect
+cannot schedule (docs/stack-facts.md), so when PREFECT_API_URL is not set a Prefect
 server is started on loopback for the lifetime of the command and stopped when it ends; when it is
 set, the deployment registers with that server."""
 import ctypes

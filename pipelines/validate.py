@@ -31,7 +31,7 @@ class _DuckDBDialect(str, Enum):
 
 # GX closes a DuckDB connection before fetching results (every expectation then fails with an
 # IndexError in exception_info); GX keeps one connection open for the dialects listed here, as it
-# does for SQLite. See ../shared/notes/stack-facts.md.
+# does for SQLite. See docs/stack-facts.md.
 if _DuckDBDialect.DUCKDB not in sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS:
     sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS += (_DuckDBDialect.DUCKDB,)
 

@@ -32,7 +32,7 @@ CREATE OR REPLACE TABLE guideline_flag_rules (
     with_methylprednisolone VARCHAR[], level VARCHAR, flag VARCHAR NOT NULL, statement VARCHAR NOT NULL,
     section VARCHAR NOT NULL);
 
--- The contract's recommendation values (../shared/DESIGN.md), in the order dashboards list them.
+-- The contract's recommendation values (docs/design.md), in the order dashboards list them.
 CREATE OR REPLACE TABLE ref_recommendations AS
 SELECT * FROM (VALUES
     (1, 'offer',                 'A', 'Should be offered'),

@@ -1,4 +1,4 @@
--- Contract tables (../shared/DESIGN.md). Created once; later runs add to them.
+-- Contract tables (docs/design.md). Created once; later runs add to them.
 CREATE SEQUENCE IF NOT EXISTS batch_id_seq START 1;
 
 CREATE TABLE IF NOT EXISTS ingest_batches (
