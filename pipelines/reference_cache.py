@@ -87,8 +87,10 @@ def _save(path: Path, loaded, ruleset_id: str) -> None:
         os.close(handle)
         os.unlink(temporary)  # DuckDB makes its own file
         with duckdb.connect(temporary) as cache:
+            cache.begin()  # one transaction: row by row, each insert would be a commit to the file
             reference.write_reference(cache, loaded)
             cache.execute(f"CREATE TABLE {CHOICE_TABLE} AS SELECT ? AS ruleset_id", [ruleset_id])
+            cache.commit()
         os.replace(temporary, path)
         for old in path.parent.glob("reference-*.duckdb"):
             if old != path:
