@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lock clean
 
+# --compile-bytecode, as pip does: where PYTHONDONTWRITEBYTECODE is set, every command would otherwise
+# compile its imports from source (about 0.5 s of `ivig-audit classify`).
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(VENV)/bin/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --require-hashes --compile-bytecode -r requirements.lock
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -6,7 +6,7 @@ from functools import cache
 
 import duckdb
 
-from pipelines.db import insert_rows, run_sql_file
+from pipelines.db import insert_rows, run_models, run_sql_file
 from pipelines.paths import GUIDELINE_DIR
 from pipelines.reference import GuidelineError
 from pipelines.yaml_data import read_checked_yaml
@@ -43,8 +43,9 @@ def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = N
         raise GuidelineError(f"guideline/treatment/cidp_review.yaml: outcome_measures: {', '.join(unknown)} "
                              "not in guideline/vocabulary/measures.yaml")
 
-    weight = courses["dosing_weight"]
-    run_sql_file(con, "analysis/courses.sql", {
+    weight, flags = courses["dosing_weight"], review["flags"]
+    run_models(con, ["analysis/courses.sql", "analysis/cidp_review.sql"], {
+        # courses
         "gap_days": courses["course_gap_days"],
         "ibw_male": weight["ibw_base_kg"]["male"],
         "ibw_female": weight["ibw_base_kg"]["female"],
@@ -55,10 +56,7 @@ def analyse_treatment(con: duckdb.DuckDBPyConnection, treatment: dict | None = N
         "actual_age_below": weight["actual_when_age_below"],
         "actual_height_below": weight["actual_when_height_below_cm"],
         "tolerance": courses["tolerance"],
-    })
-
-    flags = review["flags"]
-    run_sql_file(con, "analysis/cidp_review.sql", {
+        # cidp_review
         "max_interval_days": review["maintenance"]["max_interval_days"],
         "initial_courses": review["maintenance"]["initial_courses"],
         "current_courses": review["maintenance"]["current_courses"],

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.db import run_sql_file
+from pipelines.db import run_models, run_sql_file
 from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 
 DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage", "patient_group_usage",
@@ -22,7 +22,7 @@ def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch
     run_sql_file(con, "audit/scope.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/indication_resolution.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/order_audit.sql", {"ruleset_id": ruleset_id, "since_batch": since_batch})
-    run_sql_file(con, "audit/patient_usage.sql")
+    run_models(con, ["audit/patient_condition_usage.sql", "audit/patient_group_usage.sql"])
 
 
 def fingerprint(ruleset_id: str, guideline: str | None) -> str:

@@ -221,9 +221,9 @@ def _age(value: str | None) -> int | None:
 
 def _yes_no(option: str, value: str | None) -> bool | None:
     """yes/no, y/n, true/false, 1/0 (the extracts' spellings), or not given."""
-    from pipelines.profile import SiteProfile
     if value is None:
         return None
+    from pipelines.profile import SiteProfile
     answer = value.strip().lower()
     if answer not in SiteProfile.yes_values + SiteProfile.no_values:
         _fail(f"{option} takes yes or no (or nothing, for yes), not {value!r}")

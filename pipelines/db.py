@@ -1,13 +1,16 @@
 """DuckDB connections, running the project's SQL files, and what a run holds on disk: its lock, its
 private scratch folder, and the copy of the database it builds beside the one analysts read."""
 import fcntl
+import graphlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -105,6 +108,131 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | N
         con.execute(statement, wanted).fetchall()
     if os.environ.get("IVIG_AUDIT_SQL_TIMINGS") == "1":
         print(f"sql/{relative}: {time.perf_counter() - started:.2f} s", file=sys.stderr)
+
+
+# A derived model (sql/audit/, sql/analysis/, sql/marts/) is one file: a header, then one query (import
+# CTEs, logic CTEs, a final select), which statements making temp tables for it may precede. The
+# header is the file's first lines, `-- key: value` (a value may go on over lines indented deeper):
+#   model:  the table the query's rows go to
+#   kind:   full                   the table is made afresh from the query;
+#           incremental by patient the rows of the patients in scope (patients_in_scope,
+#                                  sql/audit/scope.sql) are deleted and the query's inserted;
+#           incremental by batch   the rows whose `unique_key` columns match a row of `scope` (what a
+#                                  run's batches touch, e.g. orders_to_replace) likewise.
+#           An incremental model's table is made from its query when it does not exist (as after
+#           classify.classify_orders drops the derived tables for a full rebuild).
+#   grain:  what one row is
+#   reads:  the tables and views the query reads, comma-separated; run_models orders models by them
+#   unique_key, scope: for incremental by batch only, e.g. `unique_key: site, order_id`,
+#           `scope: orders_to_replace`
+# The delete and the insert (or the create) are made here, once, not in each file.
+MODEL_KINDS = ("full", "incremental by patient", "incremental by batch")
+_HEADER_KEYS = ("model", "kind", "grain", "reads", "unique_key", "scope")
+
+
+@dataclass(frozen=True)
+class Model:
+    file: str  # relative to sql/
+    name: str
+    kind: str
+    grain: str
+    reads: tuple[str, ...]
+    unique_key: tuple[str, ...]
+    scope: str | None
+    sql: str  # the statements after the header
+
+
+class ModelError(AuditError):
+    """A model file without its header, or models whose inputs cannot be ordered or found."""
+
+
+def read_model(relative: str) -> Model:
+    """Parse sql/<relative>'s header; refuse the file with one line when it has none or it is incomplete."""
+    lines = (SQL_DIR / relative).read_text(encoding="utf-8").splitlines()
+    header: dict[str, str] = {}
+    key = None
+    for number, line in enumerate(lines):
+        found = re.fullmatch(r"--\s?(\w+):\s*(.*)", line)
+        if found and found[1] in _HEADER_KEYS and found[1] not in header:
+            key = found[1]
+            header[key] = found[2].strip()
+        elif key and re.match(r"--\s{2,}\S", line):
+            header[key] += " " + line[2:].strip()
+        else:
+            break
+    problem = None
+    missing = [k for k in ("model", "kind", "grain", "reads") if not header.get(k)]
+    if missing:
+        problem = f"no model header ({', '.join(f'-- {k}:' for k in missing)} missing)"
+    elif header["kind"] not in MODEL_KINDS:
+        problem = f"kind '{header['kind']}' is not one of {', '.join(MODEL_KINDS)}"
+    elif (header["kind"] == "incremental by batch") != bool(header.get("unique_key") and header.get("scope")):
+        problem = "unique_key and scope go with kind 'incremental by batch', and only with it"
+    if problem:
+        raise ModelError(f"sql/{relative}: {problem}")
+    return Model(relative, header["model"], header["kind"], header["grain"], _names(header["reads"]),
+                 _names(header.get("unique_key", "")), header.get("scope"), "\n".join(lines[number:]))
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+def run_models(con: duckdb.DuckDBPyConnection, relatives: list[str], params: dict | None = None) -> None:
+    """Run the models of sql/<relative> files, each after the models it reads (in the order given
+    where they do not depend on each other). Stops with one line on a cycle, or on an input that
+    neither a model given nor the database has, before anything is run."""
+    models: dict[str, Model] = {}
+    for model in map(read_model, relatives):
+        if model.name in models:
+            raise ModelError(f"sql/{model.file}: model {model.name} is also made by sql/{models[model.name].file}")
+        models[model.name] = model
+    order = graphlib.TopologicalSorter()
+    for model in models.values():
+        order.add(model.name, *(name for name in model.reads if name in models))
+    try:
+        ordered = list(order.static_order())
+    except graphlib.CycleError as exc:
+        raise ModelError(f"models read each other in a cycle: {' -> '.join(exc.args[1])}") from None
+    present = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall()}
+    for model in models.values():
+        unknown = [name for name in model.reads if name not in models and name not in present]
+        if unknown:
+            raise ModelError(f"sql/{model.file}: reads {', '.join(unknown)}, which no model given makes "
+                             "and the database does not have")
+    for name in ordered:
+        run_model(con, models[name], params)
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: Model, params: dict | None = None) -> None:
+    """Write one model's rows (its kind says how; the header comment above) inside the caller's
+    transaction. With IVIG_AUDIT_SQL_TIMINGS=1 its time goes to stderr, like run_sql_file's."""
+    params = params or {}
+    started = time.perf_counter()
+    *before, query = con.extract_statements(model.sql)
+    if query.type != duckdb.StatementType.SELECT:
+        raise ModelError(f"sql/{model.file}: the last statement must be the model's query (a SELECT)")
+    for statement in before:
+        con.execute(statement, {name: params[name] for name in statement.named_parameters}).fetchall()
+    bound = {name: params[name] for name in query.named_parameters}
+    table, select = quote_identifier(model.name), query.query.strip().rstrip(";")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+                         "AND database_name = current_database()",
+                         [model.name]).fetchone()[0]
+    if model.kind == "full" or not exists:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", bound)
+    else:
+        if model.kind == "incremental by patient":
+            con.execute(f"DELETE FROM {table} WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope)")
+        else:
+            keys = list(map(quote_identifier, model.unique_key))
+            con.execute(f"DELETE FROM {table} AS m USING (SELECT DISTINCT {', '.join(keys)} FROM "
+                        f"{quote_identifier(model.scope)}) AS s WHERE "
+                        + " AND ".join(f"m.{k} IS NOT DISTINCT FROM s.{k}" for k in keys))
+        con.execute(f"INSERT INTO {table} BY NAME {select}", bound)
+    if os.environ.get("IVIG_AUDIT_SQL_TIMINGS") == "1":
+        print(f"sql/{model.file}: {time.perf_counter() - started:.2f} s", file=sys.stderr)
 
 
 def quote_identifier(name: str) -> str:

@@ -1,16 +1,15 @@
 """Classify one order typed at the command line, through the same SQL as a full run, in an
 in-memory database. Its age may be unknown (None), which an extract's order cannot be: the checks
 quarantine it, so only this database lets orders.age_years be empty."""
-from pipelines import classify, db, reference
+from pipelines import classify, db, reference_cache
 
 
 def classify_one(text: str, *, code: str | None, age: int | None, severity: str | None, specialty: str | None,
                  refractory: bool | None, plasma_exchange: bool | None,
                  with_methylprednisolone: bool | None, guideline: str | None) -> dict:
-    loaded, ruleset_id = reference.load_for(guideline)
     con = db.connect(":memory:")
     db.run_sql_file(con, "schema.sql")
-    reference.write_reference(con, loaded)
+    ruleset_id = reference_cache.write_reference_tables(con, guideline)
     con.execute("ALTER TABLE orders ALTER age_years DROP NOT NULL")
     con.execute("""
         INSERT INTO orders (order_id, site, patient_key, patient_seq, age_years, weight_kg, order_date, start_date,

@@ -19,6 +19,7 @@ from pipelines.generate import write_extracts
 PREFECT_STATE = Path(tempfile.mkdtemp(prefix="ivig-audit-tests-"))
 atexit.register(shutil.rmtree, PREFECT_STATE, ignore_errors=True)
 os.environ["PREFECT_HOME"] = str(PREFECT_STATE / "prefect")
+os.environ["IVIG_AUDIT_CACHE_DIR"] = str(PREFECT_STATE / "cache")  # classify's reference cache, not ~/.cache
 prefect_env.configure(PREFECT_STATE)
 # Flows run in this process use Prefect's temporary server; its first start creates its database,
 # which takes longer than Prefect's default wait on a busy machine.

@@ -1,33 +1,16 @@
--- Grain: one row per CIDP patient (site, patient_key): their CIDP courses up to the latest, their
--- outcome measures, the review flags and the reasons in words. Thresholds are parameters from
--- guideline/treatment/cidp_review.yaml (each beside its source); measures and their minimal
--- important differences from ref_cidp_outcome_measures and ref_measures.
+-- model: cidp_review
+-- kind: incremental by patient
+-- grain: one row per CIDP patient (site, patient_key): their CIDP courses up to the latest, their
+--   outcome measures, the review flags and the reasons in words
+-- reads: courses, patients_in_scope, assessments, patient_keys, ref_cidp_outcome_measures, ref_measures,
+--   ref_cidp_review_flags
 --
+-- Thresholds are parameters from guideline/treatment/cidp_review.yaml (each beside its source);
+-- measures and their minimal important differences from ref_cidp_outcome_measures and ref_measures.
 -- Maintenance intensity of a course: g/kg on dosing weight per week since the previous course. A
 -- run is a sequence of courses no more than $max_interval_days apart (start to start); its first
 -- course is the loading (or restart) course, the rest are maintenance. The patients in scope
 -- (sql/audit/scope.sql) are reviewed again.
-CREATE TABLE IF NOT EXISTS cidp_review (
-    patient_key                   VARCHAR,
-    patient_seq                   BIGINT,
-    site                          VARCHAR,
-    latest_order_id               VARCHAR,
-    first_course_date             DATE,
-    latest_course_date            DATE,
-    n_courses                     BIGINT,
-    months_on_treatment           DOUBLE,
-    total_g                       DOUBLE,
-    maintenance_g_per_kg_per_week DOUBLE,
-    last_assessment_date          DATE,
-    flags                         VARCHAR[],
-    overuse_suspected             BOOLEAN,
-    reasons                       VARCHAR,
-    heaviest_window_g             DOUBLE
-);
-
-DELETE FROM cidp_review WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
-
-INSERT INTO cidp_review BY NAME
 WITH
 cidp_courses AS (
     SELECT patient_seq, course_number, start_date, latest_order_id, total_g, g_per_kg_dosing,

@@ -1,36 +1,13 @@
--- Grain: one row per treatment course: the orders of one patient and condition whose infusion days
--- touch or fall within $gap_days of each other (guideline/treatment/courses.yaml). Dose per kg on
--- actual and on dosing weight (Devine ideal body weight; adjusted weight when obese), the interval
--- since the previous course, and a flag when the course exceeds the dose studied in the trials.
--- The patients in scope (sql/audit/scope.sql) get their courses rebuilt.
-CREATE TABLE IF NOT EXISTS courses (
-    site                       VARCHAR,
-    patient_key                VARCHAR,
-    patient_seq                BIGINT,
-    condition                  VARCHAR,
-    course_number              BIGINT,
-    start_date                 DATE,
-    end_date                   DATE,
-    n_orders                   BIGINT,
-    latest_order_id            VARCHAR,
-    total_g                    DOUBLE,
-    weight_kg                  DOUBLE,
-    height_cm                  DOUBLE,
-    sex                        VARCHAR,
-    age_years                  INTEGER,
-    ibw_kg                     DOUBLE,
-    bmi                        DOUBLE,
-    dosing_weight_basis        VARCHAR,
-    dosing_weight_kg           DOUBLE,
-    g_per_kg_actual            DOUBLE,
-    g_per_kg_dosing            DOUBLE,
-    days_since_previous_course BIGINT,
-    flags                      VARCHAR[]
-);
-
-DELETE FROM courses WHERE patient_seq IN (SELECT patient_seq FROM patients_in_scope);
-
-INSERT INTO courses BY NAME
+-- model: courses
+-- kind: incremental by patient
+-- grain: one row per treatment course: the orders of one patient and condition whose infusion days
+--   touch or fall within $gap_days of each other (guideline/treatment/courses.yaml)
+-- reads: orders, patients_in_scope, indication_resolution, indication_setting_resolution, patient_keys,
+--   ref_studied_regimens
+--
+-- Dose per kg on actual and on dosing weight (Devine ideal body weight; adjusted weight when obese),
+-- the interval since the previous course, and a flag when the course exceeds the dose studied in the
+-- trials. The patients in scope (sql/audit/scope.sql) get their courses rebuilt.
 WITH
 -- Height and sex left blank on an order are taken from the patient's nearest order that has
 -- them (the latest before, else the first after), so one blank field does not change the dosing weight.

@@ -1,6 +1,7 @@
--- Grain: one row: the period and sites the audited orders cover, and how fresh the data is.
--- From patient_condition_usage (one row per patient in each condition and recommendation).
-CREATE OR REPLACE TABLE mart_audit_coverage AS
+-- model: mart_audit_coverage
+-- kind: full
+-- grain: one row: the period and sites the audited orders cover, and how fresh the data is
+-- reads: patient_condition_usage, ingest_batches
 SELECT
     (SELECT min(first_order_date) FROM patient_condition_usage) AS first_order_date,
     (SELECT max(last_order_date) FROM patient_condition_usage) AS last_order_date,

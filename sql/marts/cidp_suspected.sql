@@ -1,6 +1,8 @@
--- Grain: one row per CIDP patient whose treatment the review suspects of overuse (cidp_review),
--- longest treated first, with the reasons in words.
-CREATE OR REPLACE TABLE mart_cidp_suspected AS
+-- model: mart_cidp_suspected
+-- kind: full
+-- grain: one row per CIDP patient whose treatment the review suspects of overuse, longest
+--   treated first, with the reasons in words
+-- reads: cidp_review
 SELECT
     left(patient_key, 10) AS patient,
     site,

@@ -1,8 +1,10 @@
--- Kind: mart (table), rebuilt by each run. Grain: one row per condition and recommendation (and,
--- for outside_guideline, its reason): orders, patients and grams, with whether the condition is
--- neuromuscular. Orders with no recognised condition are grouped as "(no condition recognised)".
--- Inputs: patient_condition_usage (one row per patient in each condition and recommendation), ref_conditions.
-CREATE OR REPLACE TABLE mart_condition_recommendation AS
+-- model: mart_condition_recommendation
+-- kind: full
+-- grain: one row per condition and recommendation (and, for outside_guideline, its reason):
+--   orders, patients and grams, with whether the condition is neuromuscular
+-- reads: patient_condition_usage, ref_conditions, ref_recommendations
+--
+-- Orders with no recognised condition are grouped as "(no condition recognised)".
 SELECT
     coalesce(c.label, '(no condition recognised)') AS condition_label,
     a.recommendation,

@@ -1,7 +1,10 @@
--- Grain: one row per extract file seen (ingest_batches), newest first: status, rows read, loaded
--- (and of them replaced: corrections of rows loaded before), quarantined and unchanged, and the
--- reason a file was rejected.
-CREATE OR REPLACE TABLE mart_data_quality_batches AS
+-- model: mart_data_quality_batches
+-- kind: full
+-- grain: one row per extract file seen (ingest_batches), newest first
+-- reads: ingest_batches
+--
+-- Status, rows read, loaded (and of them replaced: corrections of rows loaded before),
+-- quarantined and unchanged, and the reason a file was rejected.
 SELECT
     batch_id,
     regexp_extract(source_file, '[^/\\]+$') AS file,

@@ -1,14 +1,17 @@
--- Kind: mart (table), rebuilt by each run. Grain: one row per normalised indication text and what
--- happened to it, largest first: the pharmacist's queue of texts to check or teach the vocabulary
--- (README: "Teaching the vocabulary"). Outcomes, the first that applies:
+-- model: mart_indication_review
+-- kind: full
+-- grain: one row per normalised indication text and what happened to it, largest first
+-- reads: order_audit
+--
+-- The pharmacist's queue of texts to check or teach the vocabulary (README: "Teaching the
+-- vocabulary"). Outcomes, the first that applies:
 --   ambiguous   an abbreviation with another sense had no support, or the text (or code) names more
 --               than one condition and nothing settles it;
 --   set_aside   a mention was negated, in the past or another person's (ConText);
 --   unknown     no usable indication otherwise (blank, placeholder, not recognised, age not recorded);
 --   corrected   a misspelt word was corrected into the vocabulary.
--- Inputs: order_audit. The orders are summed per text as typed first, so the text is normalised
+-- The orders are summed per text as typed first, so the text is normalised
 -- once per distinct text, not per order.
-CREATE OR REPLACE TABLE mart_indication_review AS
 WITH
 reviewed AS (
     SELECT indication, site, order_date, dose_g, condition, flags,

@@ -1,5 +1,7 @@
--- Grain: one row per calendar month of order_date and recommendation: orders and grams.
-CREATE OR REPLACE TABLE mart_monthly_grams AS
+-- model: mart_monthly_grams
+-- kind: full
+-- grain: one row per calendar month of order_date and recommendation: orders and grams
+-- reads: order_audit, ref_recommendations
 SELECT
     date_trunc('month', a.order_date)::DATE AS month,
     a.recommendation,

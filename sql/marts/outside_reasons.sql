@@ -1,8 +1,11 @@
--- Kind: mart (table), rebuilt by each run. Grain: one row per reason an order is outside_guideline
--- (both always listed): condition (the rule set does not grade the condition: ITP) or population
--- (it grades the condition, not this population: mild MG, juvenile dermatomyositis). Orders,
--- patients and grams, and the share of all grams. Inputs: patient_condition_usage.
-CREATE OR REPLACE TABLE mart_outside_reasons AS
+-- model: mart_outside_reasons
+-- kind: full
+-- grain: one row per reason an order is outside_guideline (both always listed)
+-- reads: patient_condition_usage
+--
+-- The reasons: condition (the rule set does not grade the condition: ITP) or population (it grades the
+-- condition, not this population: mild MG, juvenile dermatomyositis). Orders, patients and grams,
+-- and the share of all grams.
 WITH
 reasons AS (
     SELECT * FROM (VALUES (1, 'condition', 'Condition not graded by this rule set'),

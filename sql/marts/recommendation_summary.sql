@@ -1,6 +1,10 @@
--- Grain: one row per recommendation value (all seven always listed), for the rule set of the last run.
--- Orders, patients and grams, with shares of the total; the run summary and dashboards read this.
-CREATE OR REPLACE TABLE mart_recommendation_summary AS
+-- model: mart_recommendation_summary
+-- kind: full
+-- grain: one row per recommendation value (all seven always listed), for the rule set of the
+--   last run
+-- reads: patient_condition_usage, ref_recommendations
+--
+-- The run summary and dashboards read this.
 WITH
 totals AS (
     SELECT recommendation, sum(orders)::BIGINT AS orders, count(DISTINCT patient_seq) AS patients, sum(grams) AS grams

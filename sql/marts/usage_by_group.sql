@@ -1,9 +1,13 @@
--- Grain: one row per group of one dimension (specialty, prescriber, site): orders, patients, grams
--- and Level U / should-not orders, with small numbers suppressed. A count under 5 shows as "<5"
+-- model: mart_usage_by_group
+-- kind: full
+-- grain: one row per group of one dimension (specialty, prescriber, site): orders, patients,
+--   grams and Level U / should-not orders, with small numbers suppressed
+-- reads: patient_group_usage
+--
+-- A count under 5 shows as "<5"
 -- (grams too when the orders are). Where a dimension has exactly one such cell in a column, the
 -- next smallest cell shows as "*", so the hidden one cannot be worked out from the totals shown on
 -- the same page. Only the shown text leaves this model.
-CREATE OR REPLACE TABLE mart_usage_by_group AS
 WITH
 -- patient_group_usage has one row per patient in each group
 grouped AS (
