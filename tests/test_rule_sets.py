@@ -1,5 +1,8 @@
 """Rule sets are schema-checked data: broken files are refused with a message naming the file and
 the problem, and a second rule set (a local policy) works with no code change."""
+import copy
+import datetime
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -26,7 +29,43 @@ def test_shipped_rule_set_records_its_status_and_governance(loaded_reference):
     meta = document["ruleset"]
     assert meta["publisher_status"] == "retired" and "2015" in meta["status_note"]
     assert "Neurology 2012;78:1009-1015" in meta["citation"]
-    assert set(meta["governance"]) == {"status", "authored_by", "checked_by", "date_reviewed", "next_review"}
+    governance = meta["governance"]
+    assert set(governance) == {"status", "authored_by", "checked_by", "clinical_check", "date_reviewed", "next_review"}
+    # the clinical check is pending, so the rule set is a draft (the schema refuses active without it)
+    assert (governance["status"], governance["clinical_check"]) == ("draft", "pending")
+
+
+def test_active_needs_a_completed_clinical_check(tmp_path, loaded_reference):
+    conditions = {c["id"] for c in loaded_reference.vocabulary["conditions"]}
+    text = (BROKEN / "active_without_clinical_check.yaml").read_text(encoding="utf-8")
+    checked = tmp_path / "checked.yaml"
+    checked.write_text(text.replace("clinical_check: pending", "clinical_check: completed"), encoding="utf-8")
+    assert reference.load_ruleset(checked, conditions)["ruleset"]["governance"]["status"] == "active"
+    with pytest.raises(reference.GuidelineError, match="clinical_check: 'completed' was expected"):
+        reference.load_ruleset(BROKEN / "active_without_clinical_check.yaml", conditions)
+
+
+def test_governance_warnings_say_draft_pending_and_review_overdue(loaded_reference):
+    _, document = loaded_reference.rulesets["aan-2012-ivig-nmd"]
+    before_review = reference.governance_warnings(document, datetime.date(2027, 11, 26))
+    assert before_review == [
+        "AAN 2012 is draft, not active: its verdicts are not yet approved for use.",
+        "AAN 2012: clinical check pending (checked by: pending pharmacy committee clinical check)."]
+    after_review = reference.governance_warnings(document, datetime.date(2027, 11, 27))
+    assert after_review[2:] == ["AAN 2012: next review was due 2027-11-26 and has passed."]
+    active = copy.deepcopy(document)
+    active["ruleset"]["governance"].update(status="active", clinical_check="completed")
+    assert reference.governance_warnings(active, datetime.date(2027, 1, 1)) == []
+
+
+def test_vocabulary_version_follows_the_vocabulary_content(tmp_path, loaded_reference):
+    assert loaded_reference.vocabulary_version == reference.vocabulary_version()
+    folder = tmp_path / "vocabulary"
+    shutil.copytree(reference.VOCABULARY_DIR, folder)
+    assert reference.vocabulary_version(folder) == loaded_reference.vocabulary_version
+    codes = folder / "codes.yaml"
+    codes.write_text(codes.read_text(encoding="utf-8") + "\n# a comment changes the version too\n", encoding="utf-8")
+    assert reference.vocabulary_version(folder) != loaded_reference.vocabulary_version
 
 
 def test_every_rule_section_names_a_section_of_the_guideline_text(loaded_reference):
