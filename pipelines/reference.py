@@ -199,7 +199,32 @@ def load_reference(extra_ruleset: Path | None = None) -> Reference:
         if ruleset_id in rulesets and rulesets[ruleset_id][0] != path:
             raise GuidelineError(f"{path}: rule set id '{ruleset_id}' is also used by {rulesets[ruleset_id][0]}")
         rulesets[ruleset_id] = (path, document)
+    for ruleset_id, (path, document) in rulesets.items():
+        if "based_on" in document["ruleset"]:
+            rulesets[ruleset_id] = (path, _with_base(path, document, rulesets))
     return Reference(vocabulary, rulesets, version)
+
+
+def _with_base(path: Path, document: dict, rulesets: dict) -> dict:
+    """A rule set based on another (a local policy that follows a guideline except where it says
+    otherwise): its own rules first, so they win (the first matching rule of a condition gives the
+    verdict), then the base's rules whose ids it does not reuse, each base section prefixed with the
+    base's short name, since the quote is the base's."""
+    base_id = document["ruleset"]["based_on"]
+    if base_id not in rulesets:
+        raise GuidelineError(f"{path}: ruleset.based_on: unknown rule set '{base_id}' "
+                             f"(known: {', '.join(sorted(rulesets))})")
+    base = rulesets[base_id][1]
+    if "based_on" in base["ruleset"]:
+        raise GuidelineError(f"{path}: ruleset.based_on: '{base_id}' is itself based on another rule set")
+    merged = dict(document)
+    name = base["ruleset"]["short_name"]
+    for kind in ("rules", "flag_rules"):
+        own = document.get(kind, [])
+        ids = {rule["id"] for rule in own}
+        merged[kind] = own + [{**rule, "section": f"{name}: {rule['section']}"}
+                              for rule in base.get(kind, []) if rule["id"] not in ids]
+    return merged
 
 
 def resolve_ruleset(reference: Reference, guideline: str | None) -> str:

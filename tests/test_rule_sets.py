@@ -98,3 +98,31 @@ def test_local_policy_is_a_new_file_and_no_code(tmp_path):
 def test_unknown_rule_set_id_is_refused(loaded_reference):
     with pytest.raises(reference.GuidelineError, match="unknown rule set 'nope'"):
         reference.resolve_ruleset(loaded_reference, "nope")
+
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "sample_data" / "rulesets" / "example-hospital-policy.yaml"
+
+
+def test_example_hospital_policy_follows_aan_2012_except_where_it_says(tmp_path):
+    loaded, ruleset_id = reference.load_for(str(EXAMPLE_POLICY))
+    cases = [dict(id="ibm", text="inclusion body myositis"), dict(id="sps", text="stiff person syndrome"),
+             dict(id="cidp", text="CIDP"), dict(id="gbs-child", text="GBS", age=9), dict(id="itp", text="ITP")]
+    local = classify_cases(tmp_path / "local.duckdb", cases, loaded, ruleset_id)
+    aan = classify_cases(tmp_path / "aan.duckdb", cases, loaded)
+    assert {k: (v["recommendation"], v["flags"]) for k, v in local.items()} == {
+        "ibm": ("should_not", []), "sps": ("consider", ["local_review_required"]), "cidp": ("offer", []),
+        "gbs-child": ("insufficient_evidence", []), "itp": ("outside_guideline", [])}
+    assert '4.3 Inclusion body myositis: "IVIg is not funded for inclusion body myositis."' in local["ibm"]["rationale"]
+    # the rules it takes from AAN 2012 say so, with AAN 2012's own quote
+    assert local["cidp"]["guideline_section"].startswith("AAN 2012: Analysis of evidence")
+    assert local["cidp"]["evidence_level"] == "A" and local["cidp"]["guideline_id"] == "example-hospital-policy"
+    assert (aan["ibm"]["recommendation"], aan["sps"]["recommendation"]) == ("insufficient_evidence", "outside_guideline")
+
+
+def test_a_rule_set_based_on_an_unknown_one_is_refused(tmp_path):
+    for name in ("example-hospital-policy.yaml", "example-hospital-policy.txt"):
+        text = (EXAMPLE_POLICY.parent / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace("based_on: aan-2012-ivig-nmd", "based_on: aan-2021"), encoding="utf-8")
+    with pytest.raises(reference.GuidelineError) as error:
+        reference.load_for(str(tmp_path / "example-hospital-policy.yaml"))
+    assert str(error.value).startswith(f"{tmp_path / 'example-hospital-policy.yaml'}: ruleset.based_on: unknown rule set 'aan-2021'")
