@@ -3,6 +3,8 @@ their schemas and against each other, and write them into DuckDB as reference ta
 
 A rule set is one YAML file; a new guideline or a local policy is a new file, not new code.
 """
+import datetime
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +20,27 @@ class GuidelineError(AuditError):
     """A rule set or vocabulary file is malformed or inconsistent."""
 
 
-POPULATION_FIELDS = ("severity", "refractory", "plasma_exchange", "with_methylprednisolone")
+POPULATION_FIELDS = ("severity", "refractory", "plasma_exchange", "with_methylprednisolone", "exacerbation")
+VOCABULARY_DIR = GUIDELINE_DIR / "vocabulary"
 
 
 @dataclass(frozen=True)
 class Reference:
     vocabulary: dict
     rulesets: dict  # ruleset id -> (source file, parsed document)
+    vocabulary_version: str  # content hash of guideline/vocabulary/*.yaml (vocabulary_version())
 
 
-def load_vocabulary(directory: Path = GUIDELINE_DIR / "vocabulary") -> dict:
+def vocabulary_version(directory: Path = VOCABULARY_DIR) -> str:
+    """A content hash of the vocabulary files (names and bytes; 16 hex digits of SHA-256), so a
+    verdict can record which vocabulary read its indication."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_vocabulary(directory: Path = VOCABULARY_DIR) -> dict:
     merged: dict = {}
     for path in sorted(directory.glob("*.yaml")):
         document = read_yaml(path, GuidelineError) or {}
@@ -102,10 +115,16 @@ def _check_abbreviations(abbreviations: list, conditions: list, where: Path) -> 
 
 
 def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
+    """Read and check one rule set. A rule that names one of the rule set's categories gets its
+    recommendation, direction and evidence class from it (the mapping is held in the file)."""
     document = read_yaml(path, GuidelineError)
     if not isinstance(document, dict):
         raise GuidelineError(f"{path}: a rule set must be a mapping with 'ruleset' and 'rules'")
     check_schema(document, "ruleset.schema.json", path, GuidelineError)
+    categories = {c["id"]: c for c in document["ruleset"].get("categories", [])}
+    if len(categories) != len(document["ruleset"].get("categories", [])):
+        raise GuidelineError(f"{path}: ruleset.categories: a category id is used twice")
+    source = _source_text(path, document["ruleset"].get("source_text"))
     seen: set[str] = set()
     for kind in ("rules", "flag_rules"):
         for index, rule in enumerate(document.get(kind, [])):
@@ -118,17 +137,55 @@ def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
             population = rule.get("population", {})
             if population.get("age_min", 0) >= population.get("age_max", 999):
                 raise GuidelineError(f"{where}: age_min must be below age_max")
-            graded = rule.get("level") is not None
+            if source is not None and " ".join(rule["statement"].split()) not in source:
+                raise GuidelineError(f"{where}: statement is not word for word in the source text "
+                                     f"{document['ruleset']['source_text']}")
+            if "category" in rule:
+                if rule["category"] not in categories:
+                    raise GuidelineError(f"{where}: category '{rule['category']}' is not in ruleset.categories")
+                category = categories[rule["category"]]
+                rule.update(recommendation=category["recommendation"], direction=category["direction"],
+                            evidence_class=category.get("evidence_class"))
+            graded = rule.get("level") is not None or "category" in rule
             if kind == "rules" and graded != (rule["recommendation"] not in ("outside_guideline", "unknown_indication")):
                 raise GuidelineError(
-                    f"{where}: a graded recommendation needs a level, and outside_guideline / "
+                    f"{where}: a graded recommendation needs a level or a category, and outside_guideline / "
                     "unknown_indication must not have one")
     return document
+
+
+def _source_text(ruleset_path: Path, source: str | None) -> str | None:
+    """The source's text named by a rule set (relative to its file), spacing aside."""
+    if source is None:
+        return None
+    path = ruleset_path.parent / source
+    try:
+        return " ".join(path.read_text(encoding="utf-8").split())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GuidelineError(f"{ruleset_path}: ruleset.source_text {source} cannot be read ({exc})") from exc
+
+
+def governance_warnings(document: dict, today: datetime.date) -> list[str]:
+    """What a reader of a verdict under this rule set should know about its governance on `today`,
+    one plain sentence each: not active, clinical check pending, next review passed."""
+    meta = document["ruleset"]
+    governance, name = meta["governance"], meta["short_name"]
+    warnings = []
+    if governance["status"] != "active":
+        warnings.append(f"{name} is {governance['status']}, not active: its verdicts are not yet "
+                        "approved for use.")
+    if governance["clinical_check"] != "completed":
+        warnings.append(f"{name}: clinical check pending (checked by: {governance['checked_by']}).")
+    next_review = datetime.date.fromisoformat(str(governance["next_review"]))
+    if next_review < today:
+        warnings.append(f"{name}: next review was due {next_review.isoformat()} and has passed.")
+    return warnings
 
 
 def load_reference(extra_ruleset: Path | None = None) -> Reference:
     """All rule sets in guideline/rulesets/, plus one more file when given (a local policy)."""
     vocabulary = load_vocabulary()
+    version = vocabulary_version()
     condition_ids = {c["id"] for c in vocabulary["conditions"]}
     paths = sorted((GUIDELINE_DIR / "rulesets").glob("*.yaml"))
     if extra_ruleset is not None:
@@ -142,7 +199,32 @@ def load_reference(extra_ruleset: Path | None = None) -> Reference:
         if ruleset_id in rulesets and rulesets[ruleset_id][0] != path:
             raise GuidelineError(f"{path}: rule set id '{ruleset_id}' is also used by {rulesets[ruleset_id][0]}")
         rulesets[ruleset_id] = (path, document)
-    return Reference(vocabulary, rulesets)
+    for ruleset_id, (path, document) in rulesets.items():
+        if "based_on" in document["ruleset"]:
+            rulesets[ruleset_id] = (path, _with_base(path, document, rulesets))
+    return Reference(vocabulary, rulesets, version)
+
+
+def _with_base(path: Path, document: dict, rulesets: dict) -> dict:
+    """A rule set based on another (a local policy that follows a guideline except where it says
+    otherwise): its own rules first, so they win (the first matching rule of a condition gives the
+    verdict), then the base's rules whose ids it does not reuse, each base section prefixed with the
+    base's short name, since the quote is the base's."""
+    base_id = document["ruleset"]["based_on"]
+    if base_id not in rulesets:
+        raise GuidelineError(f"{path}: ruleset.based_on: unknown rule set '{base_id}' "
+                             f"(known: {', '.join(sorted(rulesets))})")
+    base = rulesets[base_id][1]
+    if "based_on" in base["ruleset"]:
+        raise GuidelineError(f"{path}: ruleset.based_on: '{base_id}' is itself based on another rule set")
+    merged = dict(document)
+    name = base["ruleset"]["short_name"]
+    for kind in ("rules", "flag_rules"):
+        own = document.get(kind, [])
+        ids = {rule["id"] for rule in own}
+        merged[kind] = own + [{**rule, "section": f"{name}: {rule['section']}"}
+                              for rule in base.get(kind, []) if rule["id"] not in ids]
+    return merged
 
 
 def resolve_ruleset(reference: Reference, guideline: str | None) -> str:
@@ -174,7 +256,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             {"condition_id": c["id"], "term": term} for c in vocabulary["conditions"] for term in c["terms"]],
         "ref_codes": [
             {"prefix": code["prefix"], "conditions": code["conditions"], "default_condition": code.get("default"),
-             "code_severity": code.get("severity"),
+             "code_severity": code.get("severity"), "code_exacerbation": code.get("exacerbation"),
              "needs_text": code.get("needs_text", False), "note": code.get("note")}
             for code in vocabulary["codes"]],
         "ref_qualifier_terms": [
@@ -203,6 +285,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
         "guideline_rulesets": [],
         "guideline_rules": [],
         "guideline_flag_rules": [],
+        "guideline_categories": [],
     }
     for ruleset_id, (path, document) in reference.rulesets.items():
         meta, governance = document["ruleset"], document["ruleset"]["governance"]
@@ -211,13 +294,21 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             "version": meta["version"], "publisher": meta["publisher"], "citation": meta["citation"],
             "publisher_status": meta["publisher_status"], "status_note": meta.get("status_note"),
             "governance_status": governance["status"], "authored_by": governance["authored_by"],
-            "checked_by": governance["checked_by"], "date_reviewed": str(governance["date_reviewed"]),
+            "checked_by": governance["checked_by"], "clinical_check": governance["clinical_check"],
+            "date_reviewed": str(governance["date_reviewed"]),
             "next_review": str(governance["next_review"]), "source_file": str(path)})
+        tables["guideline_categories"] += [
+            {"ruleset_id": ruleset_id, "category": c["id"], "label": c["label"], "direction": c["direction"],
+             "evidence_class": c.get("evidence_class"), "recommendation": c["recommendation"],
+             "why": " ".join(c["why"].split())}
+            for c in meta.get("categories", [])]
         for order, rule in enumerate(document["rules"]):
             tables["guideline_rules"].append({
                 "ruleset_id": ruleset_id, "rule_id": rule["id"], "rule_order": order,
                 "condition_id": rule["condition"], **_population_row(rule),
                 "level": rule.get("level"), "direction": rule.get("direction"),
+                "category": rule.get("category"), "evidence_class": rule.get("evidence_class"),
+                "verified": rule.get("verified", {}).get("how"),
                 "recommendation": rule["recommendation"], "statement": " ".join(rule["statement"].split()),
                 "note": " ".join(rule["note"].split()) if "note" in rule else None,
                 "section": rule["section"], "flags": rule.get("flags", [])})

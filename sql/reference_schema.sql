@@ -5,7 +5,7 @@ CREATE OR REPLACE TABLE ref_conditions (
 CREATE OR REPLACE TABLE ref_condition_terms (condition_id VARCHAR NOT NULL, term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE ref_codes (
     prefix VARCHAR NOT NULL, conditions VARCHAR[] NOT NULL, default_condition VARCHAR,
-    code_severity VARCHAR, needs_text BOOLEAN NOT NULL, note VARCHAR);
+    code_severity VARCHAR, code_exacerbation VARCHAR, needs_text BOOLEAN NOT NULL, note VARCHAR);
 CREATE OR REPLACE TABLE ref_qualifier_terms (
     qualifier VARCHAR NOT NULL, value VARCHAR NOT NULL, precedence INTEGER NOT NULL, term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE ref_context_phrases (
@@ -19,18 +19,23 @@ CREATE OR REPLACE TABLE ref_placeholders (term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE guideline_rulesets (
     ruleset_id VARCHAR PRIMARY KEY, title VARCHAR, short_name VARCHAR, version VARCHAR, publisher VARCHAR,
     citation VARCHAR, publisher_status VARCHAR, status_note VARCHAR, governance_status VARCHAR,
-    authored_by VARCHAR, checked_by VARCHAR, date_reviewed DATE, next_review DATE, source_file VARCHAR);
+    authored_by VARCHAR, checked_by VARCHAR, clinical_check VARCHAR, date_reviewed DATE, next_review DATE,
+    source_file VARCHAR);
+CREATE OR REPLACE TABLE guideline_categories (
+    ruleset_id VARCHAR NOT NULL, category VARCHAR NOT NULL, label VARCHAR NOT NULL, direction VARCHAR NOT NULL,
+    evidence_class VARCHAR, recommendation VARCHAR NOT NULL, why VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE guideline_rules (
     ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_order INTEGER NOT NULL,
     condition_id VARCHAR NOT NULL, age_min DOUBLE, age_max DOUBLE, severity VARCHAR[],
-    refractory VARCHAR[], plasma_exchange VARCHAR[], with_methylprednisolone VARCHAR[],
-    level VARCHAR, direction VARCHAR, recommendation VARCHAR NOT NULL, statement VARCHAR NOT NULL, note VARCHAR,
+    refractory VARCHAR[], plasma_exchange VARCHAR[], with_methylprednisolone VARCHAR[], exacerbation VARCHAR[],
+    level VARCHAR, direction VARCHAR, category VARCHAR, evidence_class VARCHAR, verified VARCHAR,
+    recommendation VARCHAR NOT NULL, statement VARCHAR NOT NULL, note VARCHAR,
     section VARCHAR NOT NULL, flags VARCHAR[] NOT NULL);
 CREATE OR REPLACE TABLE guideline_flag_rules (
     ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, condition_id VARCHAR NOT NULL,
     age_min DOUBLE, age_max DOUBLE, severity VARCHAR[], refractory VARCHAR[], plasma_exchange VARCHAR[],
-    with_methylprednisolone VARCHAR[], level VARCHAR, flag VARCHAR NOT NULL, statement VARCHAR NOT NULL,
-    section VARCHAR NOT NULL);
+    with_methylprednisolone VARCHAR[], exacerbation VARCHAR[], level VARCHAR, flag VARCHAR NOT NULL,
+    statement VARCHAR NOT NULL, section VARCHAR NOT NULL);
 
 -- The contract's recommendation values (docs/design.md), in the order dashboards list them.
 CREATE OR REPLACE TABLE ref_recommendations AS

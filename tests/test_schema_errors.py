@@ -19,7 +19,8 @@ SHIPPED = [(path, "ruleset.schema.json") for path in sorted((GUIDELINE_DIR / "ru
     (path, "checks.schema.json") for path in sorted((GUIDELINE_DIR / "checks").glob("*.yaml"))] + [
     (GUIDELINE_DIR / "treatment" / f"{name}.yaml", f"{name}.schema.json") for name in ("courses", "cidp_review")] + [
     (ROOT / "sample_data" / "profiles" / "example-site.yaml", "site_profile.schema.json"),
-    (ROOT / "tests" / "fixtures" / "local-policy.yaml", "ruleset.schema.json")]
+    (ROOT / "tests" / "fixtures" / "local-policy.yaml", "ruleset.schema.json"),
+    (ROOT / "sample_data" / "rulesets" / "example-hospital-policy.yaml", "ruleset.schema.json")]
 
 
 def mappings(node, path=()):

@@ -214,7 +214,8 @@ codes AS (
 ),
 
 code_matches AS (
-    SELECT codes.diagnosis_code, ref.prefix, ref.conditions, ref.default_condition, ref.code_severity, ref.needs_text
+    SELECT codes.diagnosis_code, ref.prefix, ref.conditions, ref.default_condition, ref.code_severity,
+           ref.code_exacerbation, ref.needs_text
     FROM codes JOIN ref_codes AS ref ON starts_with(codes.code_norm, normalise_code(ref.prefix))
     QUALIFY row_number() OVER (PARTITION BY codes.diagnosis_code ORDER BY length(ref.prefix) DESC) = 1
 ),
@@ -308,14 +309,16 @@ reading_terms AS (
     FROM counted GROUP BY reading_id
 ),
 
--- a qualifier's value: a negated mention reads "no" (severity: nothing), a family or uncertain one
--- nothing, a past one its value (severity: nothing); the first value listed wins, a negation first
+-- a qualifier's value: a negated mention reads "no" (severity, and a term whose value is already
+-- "no" such as "stable": nothing), a family or uncertain one nothing, a past one its value
+-- (severity and exacerbation, which describe this episode: nothing); the first value listed wins,
+-- a negation first
 qualifier_values AS (
     SELECT indication, key AS qualifier, arg_min(value, precedence) AS value
     FROM (SELECT indication, key,
-                 CASE WHEN list_contains(categories, 'negated') THEN CASE WHEN key <> 'severity' THEN 'no' END
+                 CASE WHEN list_contains(categories, 'negated') THEN CASE WHEN key <> 'severity' AND value <> 'no' THEN 'no' END
                       WHEN list_has_any(categories, ['family', 'uncertain']) THEN NULL
-                      WHEN list_contains(categories, 'historical') AND key = 'severity' THEN NULL
+                      WHEN list_contains(categories, 'historical') AND key IN ('severity', 'exacerbation') THEN NULL
                       ELSE value END AS value,
                  CASE WHEN list_contains(categories, 'negated') THEN -1 ELSE rank END AS precedence
           FROM mentions WHERE kind = 'qualifier')
@@ -331,6 +334,7 @@ text_facts AS (
         (SELECT max(value) FILTER (WHERE qualifier = 'refractory') FROM qualifier_values AS q WHERE q.indication = t.indication) AS text_refractory,
         (SELECT max(value) FILTER (WHERE qualifier = 'plasma_exchange') FROM qualifier_values AS q WHERE q.indication = t.indication) AS text_plasma_exchange,
         (SELECT max(value) FILTER (WHERE qualifier = 'with_methylprednisolone') FROM qualifier_values AS q WHERE q.indication = t.indication) AS text_methylprednisolone,
+        (SELECT max(value) FILTER (WHERE qualifier = 'exacerbation') FROM qualifier_values AS q WHERE q.indication = t.indication) AS text_exacerbation,
         EXISTS (SELECT 1 FROM mentions AS m WHERE m.indication = t.indication AND m.kind = 'condition') AS names_condition,
         coalesce((SELECT list(DISTINCT key ORDER BY key) FROM mentions AS m
                   WHERE m.indication = t.indication AND m.kind = 'condition' AND m.set_aside), []) AS set_aside_conditions,
@@ -359,10 +363,10 @@ abbreviation_notes AS (
 
 combined AS (
     SELECT r.*, f.text_norm, f.text_corrected, f.text_blank, f.text_placeholder, f.text_severity, f.text_refractory,
-        f.text_plasma_exchange, f.text_methylprednisolone, f.names_condition, f.set_aside_by, f.spelling_corrected,
+        f.text_plasma_exchange, f.text_methylprednisolone, f.text_exacerbation, f.names_condition, f.set_aside_by, f.spelling_corrected,
         f.set_aside_conditions,
         tc.conditions AS text_conditions, rt.matched_terms, coalesce(rt.uncertain, false) AS uncertain,
-        c.prefix AS code_prefix, c.conditions AS code_conditions, c.code_severity,
+        c.prefix AS code_prefix, c.conditions AS code_conditions, c.code_severity, c.code_exacerbation,
         coalesce(c.needs_text, false) AS needs_text,
         -- the condition the code names on its own, unless the text sets that condition aside
         list_has_any(f.set_aside_conditions, c.conditions) AS code_vetoed,
@@ -403,7 +407,8 @@ resolved AS (
 SELECT
     indication, diagnosis_code, age_years, specialty, per_setting, text_norm, text_corrected, condition_id,
     matched_by, matched_terms, text_conditions, set_aside_conditions, code_conditions, code_severity,
-    text_severity, text_refractory, text_plasma_exchange, text_methylprednisolone,
+    code_exacerbation, text_severity, text_refractory, text_plasma_exchange, text_methylprednisolone,
+    text_exacerbation,
     list_filter([
         CASE WHEN text_blank THEN 'indication_blank' END,
         CASE WHEN text_placeholder THEN 'indication_placeholder' END,

@@ -7,7 +7,7 @@
 -- The order's condition comes from indication_resolution (from indication_setting_resolution when
 -- an abbreviation's reading waits on the order's age or specialty); its population (age, severity,
 -- refractory, plasma exchange, methylprednisolone) from the structured columns, falling back to
--- the code and then the text. Rules of the condition are tried in rule_order: the first whose
+-- the code and then the text; MG exacerbation, which no column records, from the code and the text. Rules of the condition are tried in rule_order: the first whose
 -- population matches gives the verdict. An age that is not recorded is never assumed: when the
 -- first rule that could apply depends on age, the order is not graded (flag age_not_recorded).
 -- Flag rules add flags. See guideline/rulesets/.
@@ -72,7 +72,8 @@ readings AS (
         CASE WHEN len(r.abbreviations_pending) > 0 THEN s.flags ELSE r.flags END AS flags,
         CASE WHEN len(r.abbreviations_pending) > 0 THEN s.context_note ELSE r.context_note END AS context_note,
         CASE WHEN len(r.abbreviations_pending) > 0 THEN s.code_note ELSE r.code_note END AS code_note,
-        r.code_severity, r.text_severity, r.text_refractory, r.text_plasma_exchange, r.text_methylprednisolone
+        r.code_severity, r.text_severity, r.text_refractory, r.text_plasma_exchange, r.text_methylprednisolone,
+        r.code_exacerbation, r.text_exacerbation
     FROM profiles AS o
     JOIN indication_resolution AS r
       ON r.indication IS NOT DISTINCT FROM o.indication AND r.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
@@ -96,7 +97,9 @@ order_facts AS (
         CASE WHEN o.plasma_exchange IS NULL THEN coalesce(r.text_plasma_exchange, 'unknown')
              ELSE yes_no_unknown(o.plasma_exchange) END AS plasma_exchange,
         CASE WHEN o.with_methylprednisolone IS NULL THEN coalesce(r.text_methylprednisolone, 'unknown')
-             ELSE yes_no_unknown(o.with_methylprednisolone) END AS with_methylprednisolone
+             ELSE yes_no_unknown(o.with_methylprednisolone) END AS with_methylprednisolone,
+        -- MG phase: no extract column records it; the code (G70.01), then the text
+        coalesce(r.code_exacerbation, r.text_exacerbation, 'unknown') AS exacerbation
     FROM profiles AS o
     JOIN readings AS r USING (profile_id)
     LEFT JOIN ref_conditions AS c USING (condition_id)
@@ -121,6 +124,7 @@ applicable_rules AS (
       AND (rule.plasma_exchange IS NULL OR list_contains(rule.plasma_exchange, f.plasma_exchange))
       AND (rule.with_methylprednisolone IS NULL
            OR list_contains(rule.with_methylprednisolone, f.with_methylprednisolone))
+      AND (rule.exacerbation IS NULL OR list_contains(rule.exacerbation, f.exacerbation))
 ),
 
 rule_matches AS (
@@ -167,6 +171,7 @@ verdicts AS (
             coalesce('age ' || f.age_years, 'age not recorded'),
             CASE WHEN m.severity IS NOT NULL THEN 'severity ' || f.severity END,
             CASE WHEN m.refractory IS NOT NULL THEN 'refractory ' || f.refractory END,
+            CASE WHEN m.exacerbation IS NOT NULL THEN 'exacerbation ' || f.exacerbation END,
             CASE WHEN m.plasma_exchange IS NOT NULL OR f.plasma_exchange = 'yes'
                  THEN 'plasma exchange ' || f.plasma_exchange END,
             CASE WHEN m.with_methylprednisolone IS NOT NULL OR f.with_methylprednisolone = 'yes'
