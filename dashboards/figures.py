@@ -1,6 +1,8 @@
 """Plotly figures for the committee page, from mart aggregates only (a few hundred rows at most).
 Colours: the Okabe-Ito palette, which stays distinguishable with the common colour-vision deficiencies,
 one colour per recommendation, the same on every chart."""
+import textwrap
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -26,10 +28,16 @@ def _layout(figure: go.Figure, title: str, height: int = 420, legend_title: str 
     return figure
 
 
+def wrapped(label: str) -> str:
+    """A bar's label on lines of at most 24 characters: on one line, long labels would take the
+    plot's width on a phone or an A4 page."""
+    return "<br>".join(textwrap.wrap(label, 24)) or label
+
+
 def grams_by_recommendation(summary: pl.DataFrame) -> go.Figure:
     """summary: mart_recommendation_summary."""
     figure = go.Figure(go.Bar(
-        x=summary["grams"].to_list(), y=summary["label"].to_list(), orientation="h",
+        x=summary["grams"].to_list(), y=[wrapped(label) for label in summary["label"]], orientation="h",
         marker_color=[COLOURS[r] for r in summary["recommendation"]],
         text=[f"{g:,.0f} g ({p or 0:.1f}%)" for g, p in zip(summary["grams"], summary["pct_grams"])],
         textposition="auto", hovertemplate="%{y}: %{x:,.0f} g<extra></extra>"))
@@ -52,17 +60,17 @@ def monthly_grams(monthly: pl.DataFrame) -> go.Figure:
 def condition_by_recommendation(by_condition: pl.DataFrame, measure: str) -> go.Figure:
     """by_condition: mart_condition_recommendation; measure: grams or orders. Conditions with the
     most grams (or orders) at the top."""
-    order = (by_condition.group_by("condition_label").agg(pl.col(measure).sum())
-             .sort(measure, "condition_label", descending=[True, False])["condition_label"].to_list())
+    order = [wrapped(label) for label in by_condition.group_by("condition_label").agg(pl.col(measure).sum())
+             .sort(measure, "condition_label", descending=[True, False])["condition_label"]]
     figure = go.Figure()
     for (recommendation, label), rows in by_condition.sort("sort_order").group_by(
             "recommendation", "recommendation_label", maintain_order=True):
-        figure.add_bar(y=rows["condition_label"].to_list(), x=rows[measure].to_list(), name=label,
+        figure.add_bar(y=[wrapped(c) for c in rows["condition_label"]], x=rows[measure].to_list(), name=label,
                        orientation="h", marker_color=COLOURS[recommendation],
                        hovertemplate=f"%{{y}}<br>{label}: %{{x:,.0f}} {measure}<extra></extra>")
     unit = "g" if measure == "grams" else "orders"
     return _layout(figure, f"{measure.capitalize()} by condition and recommendation ({unit})",
-                   height=max(360, 28 * len(order) + 120), xaxis_title=measure,
+                   height=max(360, 34 * len(order) + 160), xaxis_title=measure,
                    yaxis=dict(categoryorder="array", categoryarray=order, autorange="reversed"))
 
 

@@ -92,7 +92,7 @@ def chart_table(figure) -> dict:
     if not traces and figure.data:  # one unnamed trace (grams by recommendation)
         trace = figure.data[0]
         keys, numbers = (trace.y, trace.x) if trace.orientation == "h" else (trace.x, trace.y)
-        return {"columns": ["", "grams"], "rows": [[str(k), _number(n)] for k, n in zip(keys, numbers)]}
+        return {"columns": ["", "grams"], "rows": [[_label(k), _number(n)] for k, n in zip(keys, numbers)]}
     names = [trace.name for trace in traces]
     return {"columns": [""] + names,
             "rows": [[_label(key)] + [_number(values[key].get(name)) for name in names] for key in categories]}
@@ -101,7 +101,7 @@ def chart_table(figure) -> dict:
 def _label(key) -> str:
     if hasattr(key, "month") and not isinstance(key, str):
         return f"Q{(key.month - 1) // 3 + 1} {key.year}"
-    return str(key)
+    return str(key).replace("<br>", " ")
 
 
 def _number(value) -> str:
