@@ -39,14 +39,14 @@ def chromium() -> str | None:
     return found if found and Path(found).exists() else None
 
 
-def write_pack(con: duckdb.DuckDBPyConnection, out_dir: Path, period: Period = Period()) -> Path:
+def write_pack(con: duckdb.DuckDBPyConnection, out_dir: Path, period: Period = Period(), prices: dict | None = None) -> Path:
     """Write <out>/committee-pack.pdf and <out>/charts/*.svg|png from the database's marts."""
     browser = chromium()
     if browser is None:
         raise AuditError(f"no Chromium to print the committee pack: {HOW_TO_GET_IT}")
     ruleset_id = con.execute("""SELECT coalesce((SELECT any_value(guideline_id) FROM order_audit),
                                                 (SELECT min(ruleset_id) FROM guideline_rulesets))""").fetchall()[0][0]
-    context = page.page_context(con, ruleset_id, datetime.now(), page.export_paths(out_dir), period)
+    context = page.page_context(con, ruleset_id, datetime.now(), page.export_paths(out_dir), period, prices)
     out_dir = out_dir.resolve()
     work = out_dir / ".pack"
     shutil.rmtree(work, ignore_errors=True)
@@ -61,7 +61,8 @@ def write_pack(con: duckdb.DuckDBPyConnection, out_dir: Path, period: Period = P
             (charts_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
             (charts_dir / f"{name}.png").write_bytes(png)
         context.update(pack=True, charts=figures,
-                       images={name: "data:image/png;base64," + base64.b64encode(png).decode() for name, (_, png) in images.items()},
+                       images={name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+                               for name, (svg, _) in images.items()},  # printed as vectors
                        chart_tables={name: chart_table(figure) for name, figure in figures.items()})
         source = work / "committee-pack.html"
         source.write_text(page._template().render(**context), encoding="utf-8")

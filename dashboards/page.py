@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from dashboards import figures
 from dashboards.findings import Period, comparisons, findings, period_name
+from dashboards.money import load_prices, money
 from pipelines.export import export
 from pipelines.report import cidp_counts
 
@@ -65,8 +66,9 @@ def chart_figures(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def page_context(con: duckdb.DuckDBPyConnection, ruleset_id: str, run_started: datetime, exports: dict[str, Path],
-                 period: Period = Period()) -> dict:
-    """What the page and the committee pack show, from the marts."""
+                 period: Period = Period(), prices: dict | None = None) -> dict:
+    """What the page and the committee pack show, from the marts (and the price table: the
+    example one unless given)."""
     summary = con.sql("SELECT * FROM mart_recommendation_summary").pl()
     compared = comparisons(con, period)
     context = {
@@ -84,6 +86,7 @@ def page_context(con: duckdb.DuckDBPyConnection, ruleset_id: str, run_started: d
         "verdicts": dict(con.execute("SELECT recommendation, label FROM ref_recommendations").fetchall()),
         "cidp": _capped(con, "mart_cidp_suspected"),
         "cidp_reviewed": cidp_counts(con)[0],
+        "money": money(con, prices or load_prices()),
         "usage": {dimension: _capped(con, "mart_usage_by_group", "dimension = ?", [dimension])
                   for dimension in ("specialty", "prescriber", "site")},
         "batches": _capped(con, "mart_data_quality_batches"),

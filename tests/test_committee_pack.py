@@ -9,11 +9,12 @@ import duckdb
 import pytest
 
 from dashboards.findings import NO_ORDERS, Period, comparisons, findings
+from dashboards.money import load_prices, money
 from dashboards.pack import chromium
 from tests.conftest import CLI, cli_env, flow_runner, write_orders_csv
 
 SECTIONS = ("What the audit found", "Headline figures", "Change over time", "Conditions", "Level U and should-not orders",
-            "Indications to review", "CIDP review", "By specialty, prescriber and site", "Data quality")
+            "Indications to review", "CIDP review", "Money", "By specialty, prescriber and site", "Data quality")
 A4_POINTS = (595.3, 841.9)
 
 
@@ -68,6 +69,26 @@ def test_outside_the_guideline_is_split_into_neuromuscular_and_other_uses(audit_
     assert row["outside_grams"] == pytest.approx((other or 0) + (neuromuscular or 0))
 
 
+def test_spend_prices_each_order_by_its_product_and_keeps_unpriced_grams_apart(audit_db):
+    prices = {**load_prices(), "prices": [{"product": "Privigen", "per_gram": 10.0}, {"product": "Octagam", "per_gram": 20.0}]}
+    spent = money(audit_db, prices)
+    expected, priced, unpriced = audit_db.execute("""
+        SELECT sum(a.dose_g * CASE o.product WHEN 'Privigen' THEN 10 WHEN 'Octagam' THEN 20 END),
+               sum(a.dose_g) FILTER (WHERE o.product IN ('Privigen', 'Octagam')),
+               sum(a.dose_g) FILTER (WHERE o.product IS NULL OR o.product NOT IN ('Privigen', 'Octagam'))
+        FROM order_audit AS a JOIN orders AS o USING (site, order_id)""").fetchall()[0]
+    assert spent["total_spend"] == pytest.approx(expected)
+    assert sum(line["grams"] for line in spent["use"]) == pytest.approx(priced)
+    assert spent["unpriced_grams"] == pytest.approx(unpriced) and unpriced > 0
+    assert 0 < spent["dosing_weight"]["grams"] < priced + unpriced
+    assert 0 < spent["cidp"]["grams"] < priced + unpriced
+
+
+def test_the_shipped_prices_are_marked_as_an_example():
+    prices = load_prices()
+    assert prices["example"] is True and "replace" in prices["source"]
+
+
 def test_a_period_without_orders_says_so(audit_db):
     assert [finding.text for finding in findings(audit_db, comparisons(audit_db, Period.parse("2001Q1")))] == [NO_ORDERS]
 
@@ -103,7 +124,10 @@ def test_the_pack_is_a4_with_numbered_pages_and_every_section(pack):
         assert heading in text, heading
     for number, page_text in enumerate(pack["pages"], start=1):
         assert f"Page {number} of {pages}" in page_text
+        lines = [line.strip() for line in page_text.splitlines() if line.strip() and not line.strip().startswith("Page ")]
+        assert lines[-1] not in SECTIONS, f"page {number} ends with a heading alone"
     assert "Committee pack: " in pack["stdout"]
+    assert "Example prices, not real ones" in text
 
 
 def test_the_pack_writes_each_chart_as_svg_and_png(pack):
@@ -123,4 +147,4 @@ def test_an_empty_database_says_no_orders_on_the_page(tmp_path, prefect_server):
     flow_runner(tmp_path / "inbox", tmp_path / "audit.duckdb", tmp_path / "out", "empty-pack")
     page = (tmp_path / "out" / "dashboard.html").read_text(encoding="utf-8")
     assert 'id="figure-' not in page and 'class="chart"' not in page
-    assert page.count(NO_ORDERS) == 1 + 5  # the findings, and each of the five charts' places
+    assert page.count(NO_ORDERS) == 1 + 5 + 1  # the findings, each of the five charts' places, the money section
