@@ -12,12 +12,14 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from dashboards import figures
+from dashboards.findings import Period, comparisons, findings, period_name
+from dashboards.money import load_prices, money
 from pipelines.export import export
 from pipelines.report import cidp_counts
 
 SHOWN_ROWS = 25  # rows of each list on the page; the CSV beside it has them all
-EXPORTS = ("mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group", "mart_condition_recommendation",
-           "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches", "mart_indication_review")
+EXPORTS = ("mart_weak_evidence_by_condition", "mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group",
+           "mart_condition_recommendation", "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches", "mart_indication_review")
 
 
 @dataclass
@@ -39,25 +41,52 @@ def export_lists(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Pat
 def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime,
             exports: dict[str, Path]) -> Path:
     """Write <out>/dashboard.html from the marts, linking the exported lists."""
+    context = page_context(con, ruleset_id, run_started, exports)
+    context["charts"] = {name: pio.to_json(figure, validate=False) for name, figure in context["figures"].items()}
+    context["plotly_js"] = get_plotlyjs()
+    page = out_dir / "dashboard.html"
+    page.write_text(_template().render(**context), encoding="utf-8")
+    return page
+
+
+def chart_figures(con: duckdb.DuckDBPyConnection) -> dict:
+    """The page's charts that have something to draw (the page says "no orders" for the others)."""
+    if con.execute("SELECT count(*) FROM order_audit").fetchall()[0][0] == 0:
+        return {}
     summary = con.sql("SELECT * FROM mart_recommendation_summary").pl()
     by_condition = con.sql("SELECT * FROM mart_condition_recommendation").pl()
     charts = {
         "grams_by_recommendation": figures.grams_by_recommendation(summary),
+        "share_trend": figures.share_trend(con.sql("SELECT * FROM mart_quarterly_usage_shares").pl()),
         "monthly_grams": figures.monthly_grams(con.sql("SELECT * FROM mart_monthly_grams").pl()),
         "condition_grams": figures.condition_by_recommendation(by_condition, "grams"),
         "condition_orders": figures.condition_by_recommendation(by_condition, "orders"),
     }
+    return {name: figure for name, figure in charts.items() if figures.has_data(figure)}
+
+
+def page_context(con: duckdb.DuckDBPyConnection, ruleset_id: str, run_started: datetime, exports: dict[str, Path],
+                 period: Period = Period(), prices: dict | None = None) -> dict:
+    """What the page and the committee pack show, from the marts (and the price table: the
+    example one unless given)."""
+    summary = con.sql("SELECT * FROM mart_recommendation_summary").pl()
+    compared = comparisons(con, period)
     context = {
+        "findings": findings(con, compared),
+        "compared": compared,
+        "figures": chart_figures(con),
         "ruleset": _rows(con, "SELECT * FROM guideline_rulesets WHERE ruleset_id = ?", [ruleset_id])[0],
         "coverage": _rows(con, "SELECT * FROM mart_audit_coverage")[0],
         "run_started": run_started,
         "summary": summary.to_dicts(),
         "outside_reasons": _rows(con, "SELECT * FROM mart_outside_reasons"),
         "indication_review": _capped(con, "mart_indication_review"),
-        "charts": {name: pio.to_json(figure, validate=False) for name, figure in charts.items()},
+        "weak_by_condition": _capped(con, "mart_weak_evidence_by_condition"),
         "weak_orders": _capped(con, "mart_weak_evidence_orders"),
+        "verdicts": dict(con.execute("SELECT recommendation, label FROM ref_recommendations").fetchall()),
         "cidp": _capped(con, "mart_cidp_suspected"),
         "cidp_reviewed": cidp_counts(con)[0],
+        "money": money(con, prices or load_prices()),
         "usage": {dimension: _capped(con, "mart_usage_by_group", "dimension = ?", [dimension])
                   for dimension in ("specialty", "prescriber", "site")},
         "batches": _capped(con, "mart_data_quality_batches"),
@@ -68,11 +97,9 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_
         "quarantine_reasons": _capped(con, "mart_quarantine_reasons", limit=10),
         "exports": {name: path.name for name, path in exports.items()},
         "colours": figures.COLOURS,
-        "plotly_js": get_plotlyjs(),
+        "pack": False,
     }
-    page = out_dir / "dashboard.html"
-    page.write_text(_template().render(**context), encoding="utf-8")
-    return page
+    return context
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> list[dict]:
@@ -93,4 +120,6 @@ def _template(name: str = "dashboard.html") -> jinja2.Template:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("dashboards", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["number"] = lambda value: "" if value is None else f"{value:,.0f}"
+    environment.filters["percent"] = lambda value: "-" if value is None else f"{value:.1f}%"
+    environment.globals["period_name"] = period_name
     return environment.get_template(name)

@@ -68,6 +68,40 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
     for path in (*files, update):
         typer.echo(f"Synthetic extract: {path}")
     _run_and_report(inbox, db, out, None, None, None)
+    from dashboards.pack import HOW_TO_GET_IT, chromium
+    if chromium() is None:
+        typer.echo(f"Committee pack not written: no Chromium here; {HOW_TO_GET_IT}.")
+    else:
+        _write_pack(db, out, "latest")
+
+
+@app.command()
+def report(db: DbOption = DEFAULT_DB,
+           out: Annotated[Path, typer.Option(help="Folder for the pack and its chart images.")] = DEFAULT_OUT,
+           period: Annotated[str, typer.Option(help="The quarter the pack reports, e.g. 2025Q3, against the quarter "
+                                               "before and its 12 months against the 12 before (default: latest, "
+                                               "the latest complete quarter).")] = "latest",
+           prices: Annotated[Optional[Path], typer.Option(help="Price table (YAML, guideline/schema/prices.schema.json; "
+                                                          "default: the example prices).")] = None):
+    """Write the committee pack: <out>/committee-pack.pdf (A4) and each chart as SVG and PNG in
+    <out>/charts/, printed by Chromium."""
+    _write_pack(db, out, period, prices)
+
+
+def _write_pack(db: Path, out: Path, period: str, prices: Path | None = None) -> None:
+    from dashboards.findings import Period
+    from dashboards.money import load_prices
+    from dashboards.pack import write_pack
+    from pipelines.db import check_writable, connect
+    chosen = Period.parse(period)
+    price_table = load_prices(prices) if prices else load_prices()
+    check_writable(out, "outputs")
+    con = connect(db, read_only=True)
+    try:
+        pack = write_pack(con, out, chosen, price_table)
+    finally:
+        con.close()
+    typer.echo(f"Committee pack: {pack} (charts in {pack.parent / 'charts'})")
 
 
 def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | None, profile: Path | None,

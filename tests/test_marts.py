@@ -21,20 +21,30 @@ def audited(con, tmp_path, loaded_reference, counts: dict[str, int]):
     analyse.analyse_treatment(con)
     build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0)
     return {row[0]: row[1:] for row in con.execute(
-        """SELECT group_value, orders, patients, grams FROM mart_usage_by_group
+        """SELECT group_value, coalesce(orders::VARCHAR, orders_suppressed), coalesce(patients::VARCHAR, patients_suppressed),
+                  coalesce(grams::VARCHAR, grams_suppressed) FROM mart_usage_by_group
            WHERE dimension = 'specialty'""").fetchall()}
 
 
 def test_one_small_cell_hides_the_next_smallest_too(con, tmp_path, loaded_reference):
     shown = audited(con, tmp_path, loaded_reference, {"Neurology": 12, "Haematology": 7, "Immunology": 3})
-    assert shown == {"Neurology": ("12", "12", "1,680"), "Haematology": ("*", "*", "*"),
+    assert shown == {"Neurology": ("12", "12", "1680.0"), "Haematology": ("*", "*", "*"),
                      "Immunology": ("<5", "<5", "*")}
 
 
 def test_two_small_cells_need_no_other_hidden(con, tmp_path, loaded_reference):
     shown = audited(con, tmp_path, loaded_reference, {"Neurology": 12, "Haematology": 4, "Immunology": 2})
-    assert shown == {"Neurology": ("12", "12", "1,680"), "Haematology": ("<5", "<5", "*"),
+    assert shown == {"Neurology": ("12", "12", "1680.0"), "Haematology": ("<5", "<5", "*"),
                      "Immunology": ("<5", "<5", "*")}
+
+
+def test_exported_counts_are_numbers_and_suppression_is_empty_with_a_flag(con, tmp_path, loaded_reference):
+    audited(con, tmp_path, loaded_reference, {"Neurology": 1200, "Haematology": 7, "Immunology": 3})
+    with export(con, "mart_usage_by_group", tmp_path / "usage.csv").open(encoding="utf-8") as handle:
+        rows = {row["group_value"]: row for row in csv.DictReader(handle) if row["dimension"] == "specialty"}
+    assert (rows["Neurology"]["orders"], rows["Neurology"]["grams"], rows["Neurology"]["orders_suppressed"]) == ("1200", "168000.0", "")
+    assert (rows["Immunology"]["orders"], rows["Immunology"]["orders_suppressed"], rows["Immunology"]["grams_suppressed"]) == ("", "<5", "*")
+    assert (rows["Haematology"]["patients"], rows["Haematology"]["patients_suppressed"]) == ("", "*")
 
 
 def test_csv_export_neutralises_formulas_and_keeps_the_rest(con, tmp_path, loaded_reference):
