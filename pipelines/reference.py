@@ -3,8 +3,10 @@ their schemas and against each other, and write them into DuckDB as reference ta
 
 A rule set is one YAML file; a new guideline or a local policy is a new file, not new code.
 """
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -126,15 +128,29 @@ def load_ruleset(path: Path, condition_ids: set[str]) -> dict:
     return document
 
 
-def load_reference(extra_ruleset: Path | None = None) -> Reference:
-    """All rule sets in guideline/rulesets/, plus one more file when given (a local policy)."""
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@cache
+def vocabulary_version(directory: Path = GUIDELINE_DIR / "vocabulary") -> str:
+    """The vocabulary's content hash (every guideline/vocabulary/*.yaml, by name): recorded with each
+    verdict, beside the rule set's own version and hash."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_reference(extra_rulesets: tuple[Path, ...] = ()) -> Reference:
+    """All rule sets in guideline/rulesets/, plus the files given (local policies)."""
     vocabulary = load_vocabulary()
     condition_ids = {c["id"] for c in vocabulary["conditions"]}
     paths = sorted((GUIDELINE_DIR / "rulesets").glob("*.yaml"))
-    if extra_ruleset is not None:
-        if not extra_ruleset.is_file():
-            raise GuidelineError(f"{extra_ruleset}: rule set file not found")
-        paths.append(extra_ruleset)
+    for extra in extra_rulesets:
+        if not extra.is_file():
+            raise GuidelineError(f"{extra}: rule set file not found")
+        paths.append(extra)
     rulesets: dict = {}
     for path in paths:
         document = load_ruleset(path, condition_ids)
@@ -212,7 +228,8 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             "publisher_status": meta["publisher_status"], "status_note": meta.get("status_note"),
             "governance_status": governance["status"], "authored_by": governance["authored_by"],
             "checked_by": governance["checked_by"], "date_reviewed": str(governance["date_reviewed"]),
-            "next_review": str(governance["next_review"]), "source_file": str(path)})
+            "next_review": str(governance["next_review"]), "source_file": str(path),
+            "content_sha256": file_sha256(path)})
         for order, rule in enumerate(document["rules"]):
             tables["guideline_rules"].append({
                 "ruleset_id": ruleset_id, "rule_id": rule["id"], "rule_order": order,
@@ -242,6 +259,16 @@ def _context_rows(context: dict) -> list[dict]:
 
 def load_for(guideline: str | None) -> tuple[Reference, str]:
     """Load the reference data and pick the rule set named by --guideline (an id or a YAML path)."""
-    extra = Path(guideline) if guideline and guideline.endswith((".yaml", ".yml")) else None
-    loaded = load_reference(extra)
-    return loaded, resolve_ruleset(loaded, guideline)
+    loaded, primary, _ = load_for_run(guideline)
+    return loaded, primary
+
+
+def load_for_run(guideline: str | None, also: tuple[str, ...] = ()) -> tuple[Reference, str, tuple[str, ...]]:
+    """The reference data, the primary rule set (--guideline) and the others audited beside it
+    (--also-guideline), each named by id or YAML path; the others in the order given, without the
+    primary or repeats."""
+    named = [name for name in (guideline, *also) if name]
+    loaded = load_reference(tuple(Path(name) for name in named if name.endswith((".yaml", ".yml"))))
+    primary = resolve_ruleset(loaded, guideline)
+    others = tuple(dict.fromkeys(i for i in (resolve_ruleset(loaded, name) for name in also) if i != primary))
+    return loaded, primary, others

@@ -19,7 +19,8 @@ CREATE OR REPLACE TABLE ref_placeholders (term VARCHAR NOT NULL);
 CREATE OR REPLACE TABLE guideline_rulesets (
     ruleset_id VARCHAR PRIMARY KEY, title VARCHAR, short_name VARCHAR, version VARCHAR, publisher VARCHAR,
     citation VARCHAR, publisher_status VARCHAR, status_note VARCHAR, governance_status VARCHAR,
-    authored_by VARCHAR, checked_by VARCHAR, date_reviewed DATE, next_review DATE, source_file VARCHAR);
+    authored_by VARCHAR, checked_by VARCHAR, date_reviewed DATE, next_review DATE, source_file VARCHAR,
+    content_sha256 VARCHAR);
 CREATE OR REPLACE TABLE guideline_rules (
     ruleset_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, rule_order INTEGER NOT NULL,
     condition_id VARCHAR NOT NULL, age_min DOUBLE, age_max DOUBLE, severity VARCHAR[],
