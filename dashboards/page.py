@@ -11,7 +11,7 @@ import jinja2
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from dashboards import figures
+from dashboards import comparison, figures
 from pipelines.export import export
 from pipelines.report import cidp_counts
 
@@ -67,6 +67,7 @@ def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_
         "rejected": _capped(con, "mart_data_quality_batches", "status = 'rejected'"),
         "quarantine_reasons": _capped(con, "mart_quarantine_reasons", limit=10),
         "exports": {name: path.name for name, path in exports.items()},
+        "comparisons": comparison.sections(con),
         "colours": figures.COLOURS,
         "plotly_js": get_plotlyjs(),
     }
