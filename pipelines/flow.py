@@ -130,6 +130,19 @@ def build_marts(con, fingerprint: str, since_batch: int) -> None:
 
 
 @task(cache_policy=NO_CACHE)
+def compare_rulesets(con) -> None:
+    """Only the rule sets audited beside the primary changed: rebuild the marts that compare them.
+    The others, derived_state and so the full lists stay as they are: they follow the primary."""
+    con.execute("BEGIN TRANSACTION")
+    for model in RULESET_MARTS:
+        db.run_sql_file(con, f"marts/{model}.sql")
+    con.execute("COMMIT")
+
+
+RULESET_MARTS = ("ruleset_transitions", "ruleset_governance")
+
+
+@task(cache_policy=NO_CACHE)
 def describe_database(con) -> None:
     """Every table and column described (sql/dictionary.yaml as COMMENT ON), on every run: the
     reference tables are written anew each time."""
@@ -256,11 +269,15 @@ def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile
     rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
     # another rule set added, changed or dropped: its profiles are audited again, not the orders
     rulesets_changed = classify.audited_state(con) != rulesets
-    if rebuild or rulesets_changed or any(batch.status != "skipped" for batch in summary.batches):
+    new_batches = any(batch.status != "skipped" for batch in summary.batches)
+    if rebuild or new_batches:
         since_batch = 0 if rebuild else first_batch
         classify_orders(con, summary.ruleset_id, since_batch, summary.other_rulesets)
         analyse_treatment(con)
         build_marts(con, built_from, since_batch)
+    elif rulesets_changed:  # no new order: only the changed rule sets' profiles are classified
+        classify_orders(con, summary.ruleset_id, first_batch, summary.other_rulesets)
+        compare_rulesets(con)
     describe_database(con)
 
 
