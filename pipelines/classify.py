@@ -1,6 +1,7 @@
 """Classify orders against guideline rule sets: all logic is in sql/audit/. Orders are classified
 once per distinct profile, under the primary rule set and any others; an order reaches its
-verdicts through its profile (order_verdicts; order_audit for the primary)."""
+verdicts through its profile (the view order_verdicts), and the primary's are kept per order in
+order_audit for the readers downstream."""
 import hashlib
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 from pipelines.reference import vocabulary_version
 
 DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "audit_profiles", "profile_verdicts",
-                  "audit_rulesets", "patient_condition_usage", "patient_group_usage", "courses", "cidp_review")
-DERIVED_VIEWS = ("order_audit", "order_verdicts", "order_profiles")
+                  "audit_rulesets", "order_audit", "patient_condition_usage", "patient_group_usage", "courses",
+                  "cidp_review")
+DERIVED_VIEWS = ("order_verdicts", "order_profiles")
 
 # What shapes the derived tables besides the rule sets: the SQL (not the dictionary, which only
 # describes), the vocabulary and treatment parameters, and the code turning rule files into rows.
@@ -47,8 +49,9 @@ def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch
         for r, sha, _ in rulesets])
     run_sql_file(con, "audit/profile_verdicts.sql", {"vocabulary_version": vocabulary_version()})
     run_sql_file(con, "audit/audit_rulesets.sql", {"primary": ruleset_id})
-    for model in ("order_profiles", "order_verdicts", "order_audit"):
+    for model in ("order_profiles", "order_verdicts"):
         run_sql_file(con, f"audit/{model}.sql")
+    run_sql_file(con, "audit/order_audit.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/patient_usage.sql")
 
 
@@ -87,7 +90,7 @@ def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
 
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a derived table or view, whichever it is (order_audit was a table in older databases)."""
+    """Drop a derived table or view, whichever it is (a name may have changed kind between versions)."""
     kind = _kind(con, name)
     if kind:
         con.execute(f"DROP {kind} {name}")
