@@ -11,7 +11,7 @@ import jinja2
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from dashboards import figures
+from dashboards import comparison, figures
 from dashboards.findings import Period, comparisons, findings, period_name
 from dashboards.money import load_prices, money
 from pipelines.export import export
@@ -96,6 +96,7 @@ def page_context(con: duckdb.DuckDBPyConnection, ruleset_id: str, run_started: d
         "rejected": _capped(con, "mart_data_quality_batches", "status = 'rejected'"),
         "quarantine_reasons": _capped(con, "mart_quarantine_reasons", limit=10),
         "exports": {name: path.name for name, path in exports.items()},
+        "comparisons": comparison.sections(con),
         "colours": figures.COLOURS,
         "pack": False,
     }

@@ -103,7 +103,8 @@ def write_bundle(db_path: Path, drop_dir: Path, site: str | None = None, until: 
 
 
 def _site(con: duckdb.DuckDBPyConnection, db_path: Path, site: str | None) -> str:
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'order_audit'").fetchall()[0][0]:
+    if not con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'order_audit') "
+                       "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = 'order_audit')").fetchall()[0][0]:
         raise AuditError(f"{db_path}: no audited orders here (run 'ivig-audit run' first)")
     sites = [s for (s,) in con.execute("SELECT DISTINCT site FROM order_audit ORDER BY site").fetchall()]
     if site is None:

@@ -20,6 +20,9 @@ app = typer.Typer(help="IVIg prescribing audit against the AAN 2012 neuromuscula
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB audit database file.")]
 GuidelineOption = Annotated[Optional[str], typer.Option(
     "--guideline", help="Rule set id, or the path of a rule set YAML file (default: AAN 2012).")]
+AlsoGuidelineOption = Annotated[Optional[list[str]], typer.Option(
+    "--also-guideline", help="Another rule set to audit under beside the primary (--guideline), by id or "
+                             "YAML path; repeat for more. order_audit and the main figures stay the primary's.")]
 
 
 def _error(message: str) -> None:
@@ -40,6 +43,7 @@ def run(inbox: Annotated[Optional[Path], typer.Option(
         db: DbOption = DEFAULT_DB,
         out: Annotated[Path, typer.Option(help="Folder for outputs (dashboard.html, exports/, Prefect state).")] = DEFAULT_OUT,
         guideline: GuidelineOption = None,
+        also_guideline: AlsoGuidelineOption = None,
         profile: Annotated[Optional[Path], typer.Option(
             help="Site profile YAML: headers, date formats, units, delimiter, encoding, sheet.")] = None,
         site: Annotated[Optional[str], typer.Option(
@@ -49,7 +53,7 @@ def run(inbox: Annotated[Optional[Path], typer.Option(
         _fail(f"{db}: no audit database to audit again; give --inbox DIR with the extract files to ingest")
     if inbox is not None and not inbox.is_dir():
         _fail(f"{inbox}: inbox folder not found")
-    _run_and_report(inbox, db, out, guideline, profile, site)
+    _run_and_report(inbox, db, out, guideline, profile, site, also_guideline or [])
 
 
 @app.command()
@@ -57,17 +61,21 @@ def demo(orders: Annotated[int, typer.Option(help="How many synthetic orders.")]
          db: DbOption = DEFAULT_DB,
          out: Annotated[Path, typer.Option(help="Folder for outputs.")] = DEFAULT_OUT):
     """Generate synthetic extracts into <out>/demo/inbox (orders, assessments, and a later orders
-    extract with repeats, corrections and typing errors) and audit them."""
+    extract with repeats, corrections and typing errors) and audit them under every shipped rule set
+    (guideline/rulesets/), AAN 2012 primary."""
     import polars as pl
 
     from pipelines.generate import update_extract, write_extracts
+    from pipelines.paths import DEFAULT_RULESET, GUIDELINE_DIR
+    from pipelines.reference import load_reference
     inbox = out / "demo" / "inbox"
     files = write_extracts(orders, inbox)
     update = inbox / "orders_update.csv"
     update_extract(pl.read_csv(files.orders, infer_schema_length=0)).write_csv(update)
     for path in (*files, update):
         typer.echo(f"Synthetic extract: {path}")
-    _run_and_report(inbox, db, out, None, None, None)
+    shipped = [r for r, (path, _) in load_reference().rulesets.items() if path.parent == GUIDELINE_DIR / "rulesets"]
+    _run_and_report(inbox, db, out, None, None, None, sorted(set(shipped) - {DEFAULT_RULESET}))
     from dashboards.pack import HOW_TO_GET_IT, chromium
     if chromium() is None:
         typer.echo(f"Committee pack not written: no Chromium here; {HOW_TO_GET_IT}.")
@@ -105,7 +113,7 @@ def _write_pack(db: Path, out: Path, period: str, prices: Path | None = None) ->
 
 
 def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | None, profile: Path | None,
-                    site: str | None) -> None:
+                    site: str | None, also_guidelines: list[str] = ()) -> None:
     """What a user can get wrong stops here with one line, before Prefect starts: a bad profile, a
     short pseudonymisation key, a folder that cannot be written, a database another run is writing
     (its lock is held from here to the end)."""
@@ -124,7 +132,7 @@ def _run_and_report(inbox: Path | None, db: Path, out: Path, guideline: str | No
             from pipelines.flow import NoUsableFile, audit_run
             try:
                 summary = audit_run(inbox=inbox, db_path=db, out_dir=out, guideline=guideline,
-                                    profile_path=profile, site=site)
+                                    profile_path=profile, site=site, also_guidelines=list(also_guidelines))
             except NoUsableFile as exc:
                 if exc.summary:
                     report.print_run(exc.summary)
@@ -138,6 +146,7 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
           db: DbOption = DEFAULT_DB,
           out: Annotated[Path, typer.Option(help="Folder for outputs and Prefect state.")] = DEFAULT_OUT,
           guideline: GuidelineOption = None,
+          also_guideline: AlsoGuidelineOption = None,
           profile: Annotated[Optional[Path], typer.Option(help="Site profile YAML.")] = None,
           site: Annotated[Optional[str], typer.Option(help="Site code for extracts without a site column.")] = None):
     """Run the audit on a cron schedule through Prefect until stopped (Ctrl-C or SIGTERM)."""
@@ -153,7 +162,8 @@ def serve(cron: Annotated[str, typer.Option(help="Cron schedule, e.g. '0 6 * * 1
     from pipelines.serve import prefect_api
     from pipelines.serve import serve as serve_flow
     parameters = {"inbox": str(inbox.resolve()), "db_path": str(db.resolve()), "out_dir": str(out.resolve()),
-                  "guideline": guideline, "profile_path": str(profile.resolve()) if profile else None, "site": site}
+                  "guideline": guideline, "profile_path": str(profile.resolve()) if profile else None, "site": site,
+                  "also_guidelines": also_guideline or []}
     with prefect_api() as own_server:
         serve_flow(cron, parameters, own_server)
 
@@ -287,6 +297,37 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
     if frame is None:
         _fail("the statement returned no rows to show")
     report.print_frame(frame, format)
+
+
+@app.command()
+def compare(from_ruleset: Annotated[str, typer.Argument(metavar="A", help="Rule set id the verdicts move from.")],
+            to_ruleset: Annotated[str, typer.Argument(metavar="B", help="Rule set id the verdicts move to.")],
+            db: DbOption = DEFAULT_DB,
+            format: Annotated[str, typer.Option("--format", help="table or csv.")] = "table"):
+    """What changes from rule set A to rule set B: orders, patients and grams per condition and pair
+    of verdicts (mart_ruleset_transitions; both must have been audited, e.g. run --also-guideline B)."""
+    from pipelines import report
+    from pipelines.db import connect
+    format = format.lower()
+    if format not in ("table", "csv"):
+        _fail(f"--format must be table or csv, not {format!r}")
+    con = connect(db, read_only=True)
+    try:
+        try:
+            audited = [r for (r,) in con.execute("SELECT ruleset_id FROM audit_rulesets ORDER BY ALL").fetchall()]
+        except duckdb.CatalogException:  # a database from before rule sets were audited side by side
+            audited = []
+        for ruleset in (from_ruleset, to_ruleset):
+            if ruleset not in audited:
+                _fail(f"{db}: rule set '{ruleset}' was not audited in this database (audited: {', '.join(audited) or 'none'})")
+        frame = con.sql("""
+            SELECT condition, from_recommendation AS "from", to_recommendation AS "to", orders, patients, grams
+            FROM mart_ruleset_transitions WHERE from_ruleset_id = ? AND to_ruleset_id = ?
+            ORDER BY from_recommendation = to_recommendation, grams DESC, condition""",
+                        params=[from_ruleset, to_ruleset]).pl()
+    finally:
+        con.close()
+    report.print_frame(frame, format, title=None if format == "csv" else f"From {from_ruleset} to {to_ruleset}")
 
 
 @app.command()

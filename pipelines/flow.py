@@ -21,7 +21,8 @@ from pipelines.publish import Publication
 @dataclass
 class RunSummary:
     db_path: Path
-    ruleset_id: str
+    ruleset_id: str  # the primary rule set: order_audit and the main figures
+    other_rulesets: tuple[str, ...] = ()  # audited beside it (order_verdicts, mart_ruleset_transitions)
     inbox: Path | None = None  # None: nothing to ingest, the stored orders audited again
     batches: list[ingest.BatchResult] = field(default_factory=list)
     key_warning: str | None = None
@@ -43,8 +44,8 @@ class StillBeingWritten(Exception):
 
 
 @task(cache_policy=NO_CACHE)
-def load_guideline(guideline: str | None) -> tuple[reference.Reference, str]:
-    return reference.load_for(guideline)
+def load_guideline(guideline: str | None, also: tuple[str, ...]) -> tuple[reference.Reference, str, tuple[str, ...]]:
+    return reference.load_for_run(guideline, also)
 
 
 def _still_being_written(task, task_run, state) -> bool:
@@ -97,9 +98,9 @@ def ingest_extract(con, path: Path, site_profile: profile.SiteProfile, pads: dic
 
 
 @task(cache_policy=NO_CACHE)
-def classify_orders(con, ruleset_id: str, since_batch: int) -> None:
+def classify_orders(con, ruleset_id: str, since_batch: int, others: tuple[str, ...]) -> None:
     con.execute("BEGIN TRANSACTION")
-    classify.classify_orders(con, ruleset_id, since_batch)
+    classify.classify_orders(con, ruleset_id, since_batch, others)
     con.execute("COMMIT")
 
 
@@ -108,6 +109,9 @@ def analyse_treatment(con) -> None:
     con.execute("BEGIN TRANSACTION")
     analyse.analyse_treatment(con)
     con.execute("COMMIT")
+
+
+RULESET_MARTS = ("ruleset_transitions", "ruleset_governance")
 
 
 @task(cache_policy=NO_CACHE)
@@ -121,12 +125,25 @@ def build_marts(con, fingerprint: str, since_batch: int) -> None:
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
                                "AND starts_with(view_name, 'mart_')").fetchall():
         con.execute(f'DROP VIEW "{view}"')
+    own_shape = {"weak_evidence_orders", *RULESET_MARTS}
     db.run_models(con, [f"marts/{path.name}" for path in sorted((SQL_DIR / "marts").glob("*.sql"))
-                        if path.name != "weak_evidence_orders.sql"])
-    # kept in its own shape until order_audit is rewritten (verdicts per profile and rule set)
+                        if path.stem not in own_shape])
+    # kept in their own shape: the list replaced by batch, and the rule set comparison (a view among them)
     db.run_sql_file(con, "marts/weak_evidence_orders.sql", {"since_batch": since_batch})
+    for model in RULESET_MARTS:
+        db.run_sql_file(con, f"marts/{model}.sql")
     con.execute("DELETE FROM derived_state")
     con.execute("INSERT INTO derived_state VALUES (?, now()::TIMESTAMP)", [fingerprint])
+    con.execute("COMMIT")
+
+
+@task(cache_policy=NO_CACHE)
+def compare_rulesets(con) -> None:
+    """Only the rule sets audited beside the primary changed: rebuild the marts that compare them.
+    The others, derived_state and so the full lists stay as they are: they follow the primary."""
+    con.execute("BEGIN TRANSACTION")
+    for model in RULESET_MARTS:
+        db.run_sql_file(con, f"marts/{model}.sql")
     con.execute("COMMIT")
 
 
@@ -158,25 +175,28 @@ def publish_summary(markdown: str) -> None:
 
 @flow(name="ivig-audit-run", flow_run_name="audit {inbox}")
 def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str | None = None,
-              profile_path: Path | None = None, site: str | None = None) -> RunSummary:
+              profile_path: Path | None = None, site: str | None = None,
+              also_guidelines: list[str] | None = None) -> RunSummary:
     """One run, under the database's lock. It ingests the new files of the inbox (none when inbox
-    is None: the stored orders are audited again, under the rule set given), then classifies,
-    analyses and publishes. With nothing to write (every inbox file seen, by name, size and
-    modification time, and the derived tables built from this rule set and code) it reads the
-    database as it is; else it builds a copy and swaps it in (db.building). The page and the lists
-    follow the database (pipelines/publish.py)."""
+    is None: the stored orders are audited again, under the rule sets given), then classifies
+    (under the primary rule set, `guideline`, and the others, `also_guidelines`), analyses and
+    publishes. With nothing to write (every inbox file seen, by name, size and modification time,
+    the derived tables built from this primary rule set and code, and the verdicts under these rule
+    sets) it reads the database as it is; else it builds a copy and swaps it in (db.building). The
+    page and the lists follow the database (pipelines/publish.py)."""
     run_started = datetime.now()
     site_profile = profile.load_profile(profile_path, site)
-    loaded, ruleset_id = load_guideline(guideline)
+    loaded, ruleset_id, others = load_guideline(guideline, tuple(also_guidelines or ()))
     analyse.load_treatment()  # a malformed parameters file stops the run before any ingest
     key, key_warning = pseudonym.resolve_key(db_path)
-    summary = RunSummary(db_path, ruleset_id, inbox, key_warning=key_warning)
-    built_from = classify.fingerprint(ruleset_id, guideline)
+    summary = RunSummary(db_path, ruleset_id, others, inbox, key_warning=key_warning)
+    built_from = classify.fingerprint(ruleset_id, loaded.rulesets[ruleset_id][0])
+    rulesets = sorted((r, reference.file_sha256(loaded.rulesets[r][0]), r == ruleset_id) for r in (ruleset_id, *others))
     with db.run_lock(db_path):
         scratch = db.reset_scratch(db_path)
         try:
             files, summary.batches = extract_files(inbox) if inbox else ([], [])
-            seen, current = _seen_before(db_path, files, site_profile, built_from)
+            seen, current = _seen_before(db_path, files, site_profile, built_from, rulesets)
             publication = Publication(out_dir)
             if current and None not in seen:
                 with report.file_progress(len(files)) as done:
@@ -194,7 +214,7 @@ def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str |
                 with db.building(db_path) as work_path:
                     con = db.connect(work_path, scratch=scratch)
                     try:
-                        _ingest_and_derive(con, summary, files, site_profile, loaded, key, built_from)
+                        _ingest_and_derive(con, summary, files, site_profile, loaded, key, built_from, rulesets)
                         markdown = _publish(con, summary, publication, run_started)
                     finally:
                         con.close()
@@ -208,10 +228,10 @@ def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str |
 
 
 def _seen_before(db_path: Path, files: list[Path], site_profile: profile.SiteProfile,
-                 built_from: str) -> tuple[list[ingest.BatchResult | None], bool]:
+                 built_from: str, rulesets: list[tuple] = ()) -> tuple[list[ingest.BatchResult | None], bool]:
     """Each inbox file as skipped when it matches a batch by name, size and modification time (else
-    None), and whether the database is current: its derived tables built from this rule set and
-    code, and no WAL file to replay."""
+    None), and whether the database is current: its derived tables built from this primary rule set
+    and code, its verdicts under these rule sets (classify.ruleset_state), and no WAL file to replay."""
     if not db_path.exists():
         return [None] * len(files), False
     con = db.connect(db_path, read_only=True)
@@ -219,7 +239,8 @@ def _seen_before(db_path: Path, files: list[Path], site_profile: profile.SitePro
         settings = site_profile.fingerprint()
         seen = [ingest.seen_unchanged(con, path, state, settings) if (state := _size_and_mtime(path)) else None
                 for path in files]
-        current = con.execute("SELECT fingerprint FROM derived_state").fetchall() == [(built_from,)]
+        current = (con.execute("SELECT fingerprint FROM derived_state").fetchall() == [(built_from,)]
+                   and classify.audited_state(con) == list(rulesets))
     except duckdb.CatalogException:  # a database from before source_size or derived_state
         return [None] * len(files), False
     finally:
@@ -241,7 +262,7 @@ def _import_in_background(module: str) -> None:
 
 
 def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile: profile.SiteProfile,
-                       loaded: reference.Reference, key: bytes, built_from: str) -> None:
+                       loaded: reference.Reference, key: bytes, built_from: str, rulesets: list[tuple]) -> None:
     ingest.prepare(con, loaded)
     pads = pseudonym.hmac_pads(key)
     first_batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM ingest_batches").fetchall()[0][0]
@@ -251,11 +272,17 @@ def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile
             done(summary.batches[-1])
     ingest.release_staging(con)
     rebuild = con.execute("SELECT fingerprint FROM derived_state").fetchall() != [(built_from,)]
-    if rebuild or any(batch.status != "skipped" for batch in summary.batches):
+    # another rule set added, changed or dropped: its profiles are audited again, not the orders
+    rulesets_changed = classify.audited_state(con) != rulesets
+    new_batches = any(batch.status != "skipped" for batch in summary.batches)
+    if rebuild or new_batches:
         since_batch = 0 if rebuild else first_batch
-        classify_orders(con, summary.ruleset_id, since_batch)
+        classify_orders(con, summary.ruleset_id, since_batch, summary.other_rulesets)
         analyse_treatment(con)
         build_marts(con, built_from, since_batch)
+    elif rulesets_changed:  # no new order: only the changed rule sets' profiles are classified
+        classify_orders(con, summary.ruleset_id, first_batch, summary.other_rulesets)
+        compare_rulesets(con)
     describe_database(con)
 
 

@@ -182,16 +182,20 @@ def governance_warnings(document: dict, today: datetime.date) -> list[str]:
     return warnings
 
 
-def load_reference(extra_ruleset: Path | None = None) -> Reference:
-    """All rule sets in guideline/rulesets/, plus one more file when given (a local policy)."""
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_reference(extra_rulesets: tuple[Path, ...] = ()) -> Reference:
+    """All rule sets in guideline/rulesets/, plus the files given (local policies)."""
     vocabulary = load_vocabulary()
     version = vocabulary_version()
     condition_ids = {c["id"] for c in vocabulary["conditions"]}
     paths = sorted((GUIDELINE_DIR / "rulesets").glob("*.yaml"))
-    if extra_ruleset is not None:
-        if not extra_ruleset.is_file():
-            raise GuidelineError(f"{extra_ruleset}: rule set file not found")
-        paths.append(extra_ruleset)
+    for extra in extra_rulesets:
+        if not extra.is_file():
+            raise GuidelineError(f"{extra}: rule set file not found")
+        paths.append(extra)
     rulesets: dict = {}
     for path in paths:
         document = load_ruleset(path, condition_ids)
@@ -296,7 +300,8 @@ def write_reference(con: duckdb.DuckDBPyConnection, reference: Reference) -> Non
             "governance_status": governance["status"], "authored_by": governance["authored_by"],
             "checked_by": governance["checked_by"], "clinical_check": governance["clinical_check"],
             "date_reviewed": str(governance["date_reviewed"]),
-            "next_review": str(governance["next_review"]), "source_file": str(path)})
+            "next_review": str(governance["next_review"]), "source_file": str(path),
+            "content_sha256": file_sha256(path)})
         tables["guideline_categories"] += [
             {"ruleset_id": ruleset_id, "category": c["id"], "label": c["label"], "direction": c["direction"],
              "evidence_class": c.get("evidence_class"), "recommendation": c["recommendation"],
@@ -333,6 +338,16 @@ def _context_rows(context: dict) -> list[dict]:
 
 def load_for(guideline: str | None) -> tuple[Reference, str]:
     """Load the reference data and pick the rule set named by --guideline (an id or a YAML path)."""
-    extra = Path(guideline) if guideline and guideline.endswith((".yaml", ".yml")) else None
-    loaded = load_reference(extra)
-    return loaded, resolve_ruleset(loaded, guideline)
+    loaded, primary, _ = load_for_run(guideline)
+    return loaded, primary
+
+
+def load_for_run(guideline: str | None, also: tuple[str, ...] = ()) -> tuple[Reference, str, tuple[str, ...]]:
+    """The reference data, the primary rule set (--guideline) and the others audited beside it
+    (--also-guideline), each named by id or YAML path; the others in the order given, without the
+    primary or repeats."""
+    named = [name for name in (guideline, *also) if name]
+    loaded = load_reference(tuple(Path(name) for name in named if name.endswith((".yaml", ".yml"))))
+    primary = resolve_ruleset(loaded, guideline)
+    others = tuple(dict.fromkeys(i for i in (resolve_ruleset(loaded, name) for name in also) if i != primary))
+    return loaded, primary, others

@@ -43,11 +43,17 @@ def cache_dir() -> Path:
 
 
 def cache_key(guideline: str | None) -> str:
-    """classify.fingerprint (guideline/, sql/ and a --guideline file) with the argument itself, the
-    code that reads the data and DuckDB's version."""
-    digest = hashlib.sha256(classify.fingerprint(f"{guideline!r} {duckdb.__version__}", guideline).encode())
-    for name in CODE:
-        digest.update(name.encode() + b"\0" + (PROJECT_ROOT / name).read_bytes())
+    """Every file under guideline/ and sql/ (every rule set, not only the primary that
+    classify.fingerprint follows), a --guideline file, the argument itself, the code that reads
+    the data and DuckDB's version."""
+    digest = hashlib.sha256(f"{guideline!r} {duckdb.__version__}".encode())
+    named = [(str(p.relative_to(classify.PROJECT_ROOT)), p) for folder in (classify.GUIDELINE_DIR, classify.SQL_DIR)
+             for p in sorted(folder.rglob("*")) if p.is_file()]
+    named += [(name, PROJECT_ROOT / name) for name in CODE]
+    if guideline and Path(guideline).is_file():
+        named.append(("--guideline", Path(guideline)))
+    for name, path in named:
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -120,6 +120,26 @@ def cidp_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return con.execute("SELECT count(*), count(*) FILTER (WHERE overuse_suspected) FROM cidp_review").fetchall()[0]
 
 
+def ruleset_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The run summary's lines on the rule sets: each governance warning (mart_ruleset_governance),
+    and for each rule set audited beside the primary, how many orders and grams change verdict."""
+    lines = [f"Warning: rule set {name}: {warning}" for name, warnings in con.execute(
+        "SELECT short_name, warnings FROM mart_ruleset_governance").fetchall() for warning in warnings]
+    lines += [f"Also audited under {name}: {orders:,} orders ({grams:,.0f} g) would change verdict "
+              f"(ivig-audit compare {primary} {other})"
+              for primary, other, name, orders, grams in con.execute("""
+                SELECT p.ruleset_id, g.ruleset_id, g.short_name,
+                       coalesce(sum(t.orders) FILTER (WHERE t.from_recommendation <> t.to_recommendation), 0),
+                       coalesce(sum(t.grams) FILTER (WHERE t.from_recommendation <> t.to_recommendation), 0)
+                FROM mart_ruleset_governance AS g
+                JOIN mart_ruleset_governance AS p ON p.is_primary
+                LEFT JOIN mart_ruleset_transitions AS t
+                  ON t.from_ruleset_id = p.ruleset_id AND t.to_ruleset_id = g.ruleset_id
+                WHERE NOT g.is_primary
+                GROUP BY ALL ORDER BY g.ruleset_id""").fetchall()]
+    return lines
+
+
 def print_run(summary) -> None:
     if summary.key_warning:
         say(f"Warning: {summary.key_warning}")
@@ -161,6 +181,7 @@ def print_run(summary) -> None:
         ruleset = con.execute(
             "SELECT short_name, version, publisher_status FROM guideline_rulesets WHERE ruleset_id = ?",
             [summary.ruleset_id]).fetchall()[0]
+        rulesets = ruleset_lines(con)
     finally:
         con.close()
     if not top_reasons.is_empty():
@@ -168,6 +189,8 @@ def print_run(summary) -> None:
     print_frame(by_recommendation,
                 title=f"Orders by recommendation: {ruleset[0]} ({ruleset[1]}; publisher status: {ruleset[2]})")
     print_frame(cidp_flags, title=f"CIDP patients reviewed: {reviewed}, overuse suspected: {suspected}")
+    for line in rulesets:
+        say(line)
     say(f"Database: {summary.db_path}")
     say(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
         f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")
@@ -192,4 +215,6 @@ def run_markdown(con: duckdb.DuckDBPyConnection, summary) -> str:
         "SELECT recommendation, orders, grams, pct_grams FROM mart_recommendation_summary ORDER BY sort_order").fetchall()]
     reviewed, suspected = cidp_counts(con)
     lines += ["", "## CIDP review", "", f"{reviewed} CIDP patients reviewed; {suspected} suspected of overuse.", ""]
+    if rulesets := ruleset_lines(con):
+        lines += ["## Rule sets", ""] + [f"- {cell(line)}" for line in rulesets] + [""]
     return "\n".join(lines)

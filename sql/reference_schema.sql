@@ -20,7 +20,7 @@ CREATE OR REPLACE TABLE guideline_rulesets (
     ruleset_id VARCHAR PRIMARY KEY, title VARCHAR, short_name VARCHAR, version VARCHAR, publisher VARCHAR,
     citation VARCHAR, publisher_status VARCHAR, status_note VARCHAR, governance_status VARCHAR,
     authored_by VARCHAR, checked_by VARCHAR, clinical_check VARCHAR, date_reviewed DATE, next_review DATE,
-    source_file VARCHAR);
+    source_file VARCHAR, content_sha256 VARCHAR);
 CREATE OR REPLACE TABLE guideline_categories (
     ruleset_id VARCHAR NOT NULL, category VARCHAR NOT NULL, label VARCHAR NOT NULL, direction VARCHAR NOT NULL,
     evidence_class VARCHAR, recommendation VARCHAR NOT NULL, why VARCHAR NOT NULL);

@@ -13,7 +13,9 @@ DERIVED = {table: "*" for table in (
     "indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage",
     "patient_group_usage", "courses", "cidp_review", "mart_recommendation_summary", "mart_monthly_grams",
     "mart_condition_recommendation", "mart_outside_reasons", "mart_indication_review", "mart_weak_evidence_orders",
-    "mart_cidp_suspected", "mart_usage_by_group")} | {"mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
+    "mart_cidp_suspected", "mart_usage_by_group", "order_verdicts", "mart_ruleset_transitions")} | {
+    "mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
+SUCCESSOR = str(FIXTURES / "successor-ruleset.yaml")
 
 
 def run(inbox, db, out, **options):
@@ -50,11 +52,11 @@ def test_an_incremental_run_builds_what_one_run_over_everything_builds(extracts,
     (step / "inbox").mkdir(parents=True)
     for name in ("1_orders.csv", "1_assessments.csv"):
         (step / "inbox" / name).write_bytes((extracts / name).read_bytes())
-    run(step / "inbox", step / "audit.duckdb", step / "out")
+    run(step / "inbox", step / "audit.duckdb", step / "out", also_guidelines=[SUCCESSOR])
     for name in ("2_orders.csv", "2_assessments.csv"):
         (step / "inbox" / name).write_bytes((extracts / name).read_bytes())
-    run(step / "inbox", step / "audit.duckdb", step / "out")
-    run(extracts, whole / "audit.duckdb", whole / "out")
+    run(step / "inbox", step / "audit.duckdb", step / "out", also_guidelines=[SUCCESSOR])
+    run(extracts, whole / "audit.duckdb", whole / "out", also_guidelines=[SUCCESSOR])
 
     con = duckdb.connect(str(step / "audit.duckdb"), read_only=True)
     changed = con.execute("SELECT count(*) FROM orders_history").fetchall()[0][0]
