@@ -148,3 +148,13 @@ def test_an_empty_database_says_no_orders_on_the_page(tmp_path, prefect_server):
     page = (tmp_path / "out" / "dashboard.html").read_text(encoding="utf-8")
     assert 'id="figure-' not in page and 'class="chart"' not in page
     assert page.count(NO_ORDERS) == 1 + 5 + 1  # the findings, each of the five charts' places, the money section
+
+
+def test_the_cidp_list_puts_most_overuse_flags_first(audit_db):
+    """The committee reads first the patients with the most reasons to suspect overuse."""
+    counts = [n for (n,) in audit_db.execute(
+        """SELECT len(list_intersect(string_split(m.flags, ', '),
+                                     (SELECT list(flag) FROM ref_cidp_review_flags WHERE suspects_overuse)))
+           FROM mart_cidp_suspected AS m ORDER BY rowid""").fetchall()]
+    assert len(counts) > 5 and len(set(counts)) > 1
+    assert counts == sorted(counts, reverse=True)

@@ -1,12 +1,18 @@
 -- model: mart_cidp_suspected
 -- kind: full
--- grain: one row per CIDP patient whose treatment the review suspects of overuse, longest
---   treated first, with the reasons in words, and the way back to the case for the clinician:
+-- grain: one row per CIDP patient whose treatment the review suspects of overuse, those with the
+--   most flags that suspect overuse first (then the longest treated), with the reasons in words, and the way back to the case for the clinician:
 --   the latest order's id, prescriber and specialty (never the hospital number)
--- reads: cidp_review, orders
+-- reads: cidp_review, ref_cidp_review_flags, orders
 WITH
+suspecting_flags AS (
+    SELECT list(flag) AS flags FROM ref_cidp_review_flags WHERE suspects_overuse
+),
+
 suspected AS (
-    SELECT * FROM cidp_review WHERE overuse_suspected
+    SELECT r.*, len(list_intersect(r.flags, f.flags)) AS n_suspecting
+    FROM cidp_review AS r, suspecting_flags AS f
+    WHERE r.overuse_suspected
 ),
 
 latest_orders AS (
@@ -31,4 +37,4 @@ SELECT
     o.latest_specialty
 FROM suspected AS s
 LEFT JOIN latest_orders AS o USING (site, latest_order_id)
-ORDER BY s.months_on_treatment DESC, s.site, s.patient_key;
+ORDER BY s.n_suspecting DESC, s.months_on_treatment DESC, s.site, s.patient_key;
