@@ -158,3 +158,4 @@ def test_the_cidp_list_puts_most_overuse_flags_first(audit_db):
            FROM mart_cidp_suspected AS m ORDER BY rowid""").fetchall()]
     assert len(counts) > 5 and len(set(counts)) > 1
     assert counts == sorted(counts, reverse=True)
+

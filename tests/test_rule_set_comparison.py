@@ -182,3 +182,17 @@ def test_adding_and_changing_a_rule_set_audits_its_profiles_only(tmp_path, prefe
                            [PRIMARY]).fetchall() == [(0,)]
         assert con.execute("SELECT DISTINCT ruleset_sha256 FROM profile_verdicts WHERE ruleset_id = ?",
                            [SUCCESSOR]).fetchall() == [(reference.file_sha256(successor),)]
+
+
+def test_the_printed_pack_leaves_out_the_chart_it_cannot_draw_and_keeps_the_table(small):
+    """The pack has no plotly.js: the transition chart is on the page only, not a blank box on
+    paper; the table of conditions whose verdict changes carries the same moves."""
+    from dashboards import comparison, page
+    classify.classify_orders(small, PRIMARY, 0, (SUCCESSOR,))
+    for model in ("ruleset_transitions", "ruleset_governance"):
+        db.run_sql_file(small, f"marts/{model}.sql")
+    section = page._template().environment.get_template("_ruleset_comparison.html")
+    sections = comparison.sections(small)
+    on_page, on_paper = (section.render(comparisons=sections, pack=pack) for pack in (False, True))
+    assert 'id="chart-transitions-0"' in on_page and 'id="chart-transitions-0"' not in on_paper
+    assert "Conditions whose verdict changes" in on_paper and "Inclusion body myositis" in on_paper
