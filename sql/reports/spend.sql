@@ -5,57 +5,45 @@
 -- dosing weight instead of actual weight would have saved: each course's grams less its grams
 -- scaled by dosing weight over actual weight, where the dosing weight is the smaller; priced by its
 -- latest order's product) and 'cidp_overuse_suspected' (CIDP orders of the patients the review
--- suspects of overuse). Inputs: order_audit, orders, courses, cidp_review, ref_conditions,
--- ref_recommendations.
+-- suspects of overuse). Inputs: mart_money_grams (the grams per line and product, built by the run).
 WITH
 prices AS (
     SELECT p.product, p.per_gram FROM (SELECT unnest($prices) AS p)
 ),
 
-audited AS (
-    SELECT a.site, a.order_id, a.patient_seq, a.condition, a.recommendation, a.dose_g, o.product
-    FROM order_audit AS a
-    JOIN orders AS o USING (site, order_id)
+grams AS (
+    SELECT kind, product, sort_order, recommendation_label, condition_label, grams FROM mart_money_grams
 ),
 
 priced AS (
-    SELECT au.*, au.dose_g * p.per_gram AS spend, p.per_gram IS NOT NULL AS has_price
-    FROM audited AS au
+    SELECT g.*, g.grams * p.per_gram AS spend, p.per_gram IS NOT NULL AS has_price
+    FROM grams AS g
     LEFT JOIN prices AS p USING (product)
 ),
 
 use_lines AS (
-    SELECT 'use' AS kind, rec.sort_order, rec.label AS recommendation_label,
-           coalesce(c.label, '(no condition recognised)') AS condition_label,
-           sum(dose_g) AS grams, sum(spend) AS spend
+    SELECT 'use' AS kind, sort_order, recommendation_label, condition_label, sum(grams) AS grams, sum(spend) AS spend
     FROM priced
-    JOIN ref_recommendations AS rec USING (recommendation)
-    LEFT JOIN ref_conditions AS c ON c.condition_id = priced.condition
-    WHERE has_price
+    WHERE kind = 'use' AND has_price
     GROUP BY ALL
 ),
 
 unpriced AS (
     SELECT 'unpriced' AS kind, NULL::INTEGER AS sort_order, NULL AS recommendation_label, NULL AS condition_label,
-           sum(dose_g) AS grams, NULL::DOUBLE AS spend
-    FROM priced WHERE NOT has_price
+           sum(grams) AS grams, NULL::DOUBLE AS spend
+    FROM priced WHERE kind = 'use' AND NOT has_price
 ),
 
 dosing_weight AS (
     SELECT 'dosing_weight' AS kind, NULL::INTEGER AS sort_order, NULL AS recommendation_label, NULL AS condition_label,
-           sum(saved_g) AS grams, sum(saved_g * p.per_gram) AS spend
-    FROM (SELECT c.site, c.latest_order_id AS order_id, c.total_g * (1 - c.dosing_weight_kg / c.weight_kg) AS saved_g
-          FROM courses AS c WHERE c.dosing_weight_kg < c.weight_kg) AS saved
-    LEFT JOIN orders AS o USING (site, order_id)
-    LEFT JOIN prices AS p USING (product)
+           sum(grams) AS grams, sum(spend) AS spend
+    FROM priced WHERE kind = 'dosing_weight'
 ),
 
 cidp_suspected AS (
     SELECT 'cidp_overuse_suspected' AS kind, NULL::INTEGER AS sort_order, NULL AS recommendation_label,
-           NULL AS condition_label, sum(dose_g) AS grams, sum(spend) AS spend
-    FROM priced
-    SEMI JOIN (SELECT patient_seq FROM cidp_review WHERE overuse_suspected) AS r USING (patient_seq)
-    WHERE condition = 'cidp'
+           NULL AS condition_label, sum(grams) AS grams, sum(spend) AS spend
+    FROM priced WHERE kind = 'cidp_overuse_suspected'
 )
 
 SELECT * FROM use_lines
