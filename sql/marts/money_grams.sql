@@ -7,10 +7,19 @@
 --   (sql/reports/spend.sql) without reading every order
 -- reads: order_audit, orders, courses, cidp_review, ref_conditions, ref_recommendations
 WITH
-audited AS (
-    SELECT a.patient_seq, a.condition, a.recommendation, a.dose_g, o.product
+suspected AS (
+    SELECT patient_seq FROM cidp_review WHERE overuse_suspected
+),
+
+-- one pass over the orders: grams by product, verdict, condition and whether the order is a CIDP
+-- order of a patient suspected of overuse
+order_grams AS (
+    SELECT o.product, a.recommendation, a.condition,
+           a.condition = 'cidp' AND a.patient_seq IN (SELECT patient_seq FROM suspected) AS cidp_suspected,
+           sum(a.dose_g) AS grams
     FROM order_audit AS a
     JOIN orders AS o USING (site, order_id)
+    GROUP BY ALL
 ),
 
 saved AS (
@@ -19,16 +28,12 @@ saved AS (
     WHERE c.dosing_weight_kg < c.weight_kg
 ),
 
-suspected AS (
-    SELECT patient_seq FROM cidp_review WHERE overuse_suspected
-),
-
 use_grams AS (
-    SELECT 'use' AS kind, au.product, rec.sort_order, rec.label AS recommendation_label,
-           coalesce(c.label, '(no condition recognised)') AS condition_label, sum(au.dose_g) AS grams
-    FROM audited AS au
+    SELECT 'use' AS kind, g.product, rec.sort_order, rec.label AS recommendation_label,
+           coalesce(c.label, '(no condition recognised)') AS condition_label, sum(g.grams) AS grams
+    FROM order_grams AS g
     JOIN ref_recommendations AS rec USING (recommendation)
-    LEFT JOIN ref_conditions AS c ON c.condition_id = au.condition
+    LEFT JOIN ref_conditions AS c ON c.condition_id = g.condition
     GROUP BY ALL
 ),
 
@@ -41,11 +46,10 @@ dosing_weight_grams AS (
 ),
 
 cidp_grams AS (
-    SELECT 'cidp_overuse_suspected' AS kind, au.product, NULL::INTEGER AS sort_order, NULL AS recommendation_label,
-           NULL AS condition_label, sum(au.dose_g) AS grams
-    FROM audited AS au
-    SEMI JOIN suspected USING (patient_seq)
-    WHERE au.condition = 'cidp'
+    SELECT 'cidp_overuse_suspected' AS kind, product, NULL::INTEGER AS sort_order, NULL AS recommendation_label,
+           NULL AS condition_label, sum(grams) AS grams
+    FROM order_grams
+    WHERE cidp_suspected
     GROUP BY ALL
 )
 
