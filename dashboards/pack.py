@@ -24,6 +24,7 @@ from plotly.offline import get_plotlyjs
 from dashboards import page
 from dashboards.findings import Period
 from pipelines.db import AuditError
+from pipelines.export import list_paths
 
 PACK = "committee-pack.pdf"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -46,7 +47,7 @@ def write_pack(con: duckdb.DuckDBPyConnection, out_dir: Path, period: Period = P
         raise AuditError(f"no Chromium to print the committee pack: {HOW_TO_GET_IT}")
     ruleset_id = con.execute("""SELECT coalesce((SELECT any_value(guideline_id) FROM order_audit),
                                                 (SELECT min(ruleset_id) FROM guideline_rulesets))""").fetchall()[0][0]
-    context = page.page_context(con, ruleset_id, datetime.now(), page.export_paths(out_dir), period, prices)
+    context = page.page_context(con, ruleset_id, datetime.now(), list_paths(out_dir), period, prices)
     out_dir = out_dir.resolve()
     work = out_dir / ".pack"
     shutil.rmtree(work, ignore_errors=True)

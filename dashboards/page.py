@@ -14,12 +14,9 @@ from plotly.offline import get_plotlyjs
 from dashboards import comparison, figures
 from dashboards.findings import Period, comparisons, findings, period_name
 from dashboards.money import load_prices, money
-from pipelines.export import export
 from pipelines.report import cidp_counts
 
 SHOWN_ROWS = 25  # rows of each list on the page; the CSV beside it has them all
-EXPORTS = ("mart_weak_evidence_by_condition", "mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group",
-           "mart_condition_recommendation", "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches", "mart_indication_review")
 
 
 @dataclass
@@ -27,15 +24,6 @@ class Table:
     """A capped list for the page: its rows, and how many there are in all."""
     rows: list[dict]
     total: int
-
-
-def export_paths(out_dir: Path) -> dict[str, Path]:
-    return {name: out_dir / "exports" / f"{name.removeprefix('mart_')}.csv" for name in EXPORTS}
-
-
-def export_lists(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Path]:
-    """Write <out>/exports/*.csv, the full lists, from the marts (they grow with the orders)."""
-    return {name: export(con, name, path) for name, path in export_paths(out_dir).items()}
 
 
 def publish(con: duckdb.DuckDBPyConnection, out_dir: Path, ruleset_id: str, run_started: datetime,

@@ -7,6 +7,20 @@ import duckdb
 
 from pipelines.db import AuditError, quote_identifier
 
+# The full lists behind the page (<out>/exports/*.csv): they grow with the orders.
+LISTS = ("mart_weak_evidence_by_condition", "mart_weak_evidence_orders", "mart_cidp_suspected", "mart_usage_by_group",
+         "mart_condition_recommendation", "mart_monthly_grams", "mart_quarantine_reasons", "mart_data_quality_batches",
+         "mart_indication_review")
+
+
+def list_paths(out_dir: Path) -> dict[str, Path]:
+    return {name: out_dir / "exports" / f"{name.removeprefix('mart_')}.csv" for name in LISTS}
+
+
+def export_lists(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Path]:
+    """Write <out>/exports/*.csv, the full lists, from the marts."""
+    return {name: export(con, name, path) for name, path in list_paths(out_dir).items()}
+
 
 def export(con: duckdb.DuckDBPyConnection, relation: str, path: Path, file_format: str = "csv") -> Path:
     columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "

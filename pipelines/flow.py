@@ -163,8 +163,8 @@ def export_lists(con, publication: Publication, db_path: Path) -> dict[str, Path
 
 @task(cache_policy=NO_CACHE)
 def publish_dashboard(con, publication: Publication, ruleset_id: str, run_started: datetime,
-                      exports: dict[str, Path]) -> Path:
-    return publication.stage_page(con, ruleset_id, run_started, exports)
+                      exports: dict[str, Path], read_in_place: Path | None) -> Path:
+    return publication.stage_page(con, ruleset_id, run_started, exports, read_in_place)
 
 
 @task(cache_policy=NO_CACHE)
@@ -205,7 +205,7 @@ def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str |
                         done(batch)
                 con = db.connect(db_path, read_only=True, writable_dir=publication.staging)
                 try:
-                    markdown = _publish(con, summary, publication, run_started)
+                    markdown = _publish(con, summary, publication, run_started, read_in_place=db_path)
                 finally:
                     con.close()
             else:
@@ -218,7 +218,7 @@ def audit_run(inbox: Path | None, db_path: Path, out_dir: Path, guideline: str |
                         markdown = _publish(con, summary, publication, run_started)
                     finally:
                         con.close()
-            publication.move_into_place()
+            publication.move_into_place(db_path)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     publish_summary(markdown)
@@ -286,11 +286,12 @@ def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile
     describe_database(con)
 
 
-def _publish(con, summary: RunSummary, publication: Publication, run_started: datetime) -> str:
+def _publish(con, summary: RunSummary, publication: Publication, run_started: datetime,
+             read_in_place: Path | None = None) -> str:
     """Stage the lists and the page; return the run summary's Markdown (the artifact)."""
     exports = export_lists(con, publication, summary.db_path)
     publishing = time.perf_counter()
-    summary.dashboard = publish_dashboard(con, publication, summary.ruleset_id, run_started, exports)
+    summary.dashboard = publish_dashboard(con, publication, summary.ruleset_id, run_started, exports, read_in_place)
     summary.dashboard_seconds = time.perf_counter() - publishing
     return report.run_markdown(con, summary)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import duckdb
 
-from dashboards import page
 from pipelines import ingest, pseudonym, readers
+from pipelines.export import LISTS
 from pipelines.generate import write_extracts
 from pipelines.profile import SiteProfile
+from pipelines.publish import RUN_TIME
 from tests.conftest import flow_runner, order_row, write_orders_csv
 
 PADS = pseudonym.hmac_pads(b"nothing-new-key")
@@ -58,12 +59,16 @@ def test_a_run_with_nothing_new_reads_the_database_in_place_and_leaves_the_lists
 
     flow_runner(inbox, db, out, "nothing-new-key")
     built = state()
+    built_page = (out / "dashboard.html").read_text(encoding="utf-8")
     summary = flow_runner(inbox, db, out, "nothing-new-key")
     assert [b.status for b in summary.batches] == ["skipped", "skipped"]
     unchanged = state()
     assert unchanged["database"] == built["database"]  # not copied, not swapped, not written
-    assert unchanged["lists"] == built["lists"] and len(built["lists"]) == len(page.EXPORTS) + 1  # and their stamp
+    assert unchanged["lists"] == built["lists"] and len(built["lists"]) == len(LISTS) + 1  # and their stamp
     assert unchanged["page"] != built["page"]  # the page says when the run was
+    # kept, not drawn again: only the run's time differs
+    assert (RUN_TIME.sub("", (out / "dashboard.html").read_text(encoding="utf-8"))
+            == RUN_TIME.sub("", built_page)) and RUN_TIME.search(built_page)
     assert not (out / ".publishing").exists() and not Path(f"{db}.scratch").exists()
 
     (out / "exports" / "cidp_suspected.csv").unlink()  # a list gone: all are written again
@@ -75,27 +80,35 @@ def test_a_run_with_nothing_new_reads_the_database_in_place_and_leaves_the_lists
     grown = state()
     assert grown["database"][0] != built["database"][0]  # a new file: built beside, swapped in
     assert all(grown["lists"][name] != built["lists"][name] for name in built["lists"])
+    assert RUN_TIME.sub("", (out / "dashboard.html").read_text(encoding="utf-8")) != RUN_TIME.sub("", built_page)
 
 
-# A run in a fresh process, reporting whether Great Expectations was imported.
+# A run in a fresh process, reporting whether Great Expectations and plotly were imported.
 RUN_AND_REPORT_IMPORTS = textwrap.dedent("""
     import sys
     from pathlib import Path
     from pipelines.flow import audit_run
     audit_run(inbox=Path(sys.argv[1]), db_path=Path(sys.argv[2]), out_dir=Path(sys.argv[3]))
-    print("great_expectations" in sys.modules)
+    print("great_expectations" in sys.modules, "plotly.io" in sys.modules)
 """)
 
 
-def test_great_expectations_is_not_imported_by_a_run_with_nothing_new(tmp_path, prefect_server):
+def test_neither_great_expectations_nor_plotly_is_imported_by_a_run_with_nothing_new(tmp_path, prefect_server):
+    """Nor is the page drawn again, unless it is not known to be drawn from this database file."""
     inbox, db, out = tmp_path / "inbox", tmp_path / "audit.duckdb", tmp_path / "out"
     write_extracts(200, inbox, seed=32)
     flow_runner(inbox, db, out, "imports-key")
-    again = subprocess.run([sys.executable, "-c", RUN_AND_REPORT_IMPORTS, str(inbox), str(db), str(out)],
-                           capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "imports-key-" + "0" * 32})
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.strip().splitlines()[-1] == "False"
+
+    def imported() -> str:
+        again = subprocess.run([sys.executable, "-c", RUN_AND_REPORT_IMPORTS, str(inbox), str(db), str(out)],
+                               capture_output=True, text=True, timeout=300,
+                               env={**os.environ, "IVIG_AUDIT_PSEUDONYM_KEY": "imports-key-" + "0" * 32})
+        assert again.returncode == 0, again.stderr
+        return again.stdout.strip().splitlines()[-1]
+
+    assert imported() == "False False"
+    (out / ".dashboard_built_from").unlink()  # drawn by an older version: drawn again
+    assert imported() == "False True" and (out / ".dashboard_built_from").exists()
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM ingest_batches").fetchall() == [(2,)]
     con.close()
