@@ -163,20 +163,20 @@ def print_run(summary) -> None:
     con: duckdb.DuckDBPyConnection = connect(summary.db_path, read_only=True)
     try:
         run_batches = [b.batch_id for b in summary.batches if b.status != "skipped"]
-        top_reasons = con.sql("""
+        top_reasons = _frame(con, """
             SELECT reason AS "quarantine reason", count(*) AS rows
             FROM quarantine, unnest(reasons) AS r(reason)
             WHERE list_contains(?, batch_id)
-            GROUP BY reason ORDER BY rows DESC, reason LIMIT 10""", params=[run_batches]).pl()
-        by_recommendation = con.sql("""
+            GROUP BY reason ORDER BY rows DESC, reason LIMIT 10""", [run_batches])
+        by_recommendation = _frame(con, """
             SELECT recommendation, orders, patients, grams, pct_orders AS "% orders", pct_grams AS "% grams"
-            FROM mart_recommendation_summary ORDER BY sort_order""").pl()
-        cidp_flags = con.sql("""
+            FROM mart_recommendation_summary ORDER BY sort_order""")
+        cidp_flags = _frame(con, """
             SELECT f.flag, count(r.patient_key) AS patients,
                    CASE WHEN f.suspects_overuse THEN 'yes' ELSE 'no (informational)' END AS "suspects overuse"
             FROM ref_cidp_review_flags AS f
             LEFT JOIN (SELECT patient_key, unnest(flags) AS flag FROM cidp_review) AS r USING (flag)
-            GROUP BY ALL ORDER BY patients DESC, f.flag""").pl()
+            GROUP BY ALL ORDER BY patients DESC, f.flag""")
         reviewed, suspected = cidp_counts(con)
         ruleset = con.execute(
             "SELECT short_name, version, publisher_status FROM guideline_rulesets WHERE ruleset_id = ?",
@@ -194,6 +194,14 @@ def print_run(summary) -> None:
     say(f"Database: {summary.db_path}")
     say(f"Dashboard: {summary.dashboard} ({summary.dashboard.stat().st_size / 1e6:.1f} MB, built in "
         f"{summary.dashboard_seconds:.1f} s; full lists in {summary.dashboard.parent / 'exports'})")
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
+    """A small query's rows as a frame, built from Python values: DuckDB's .pl() goes through
+    pyarrow, whose import (0.1-0.3 s) a run with nothing new would otherwise pay for three tables."""
+    cursor = con.execute(query, params or [])
+    names = [column[0] for column in cursor.description]
+    return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
 
 
 def run_markdown(con: duckdb.DuckDBPyConnection, summary) -> str:
