@@ -1,7 +1,7 @@
 """Classify orders against guideline rule sets: all logic is in sql/audit/. Orders are classified
 once per distinct profile, under the primary rule set and any others; an order reaches its
-verdicts through its profile (the view order_verdicts), and the primary's are kept per order in
-order_audit for the readers downstream."""
+verdicts through its profile (orders.profile_id, numbered at load): the views order_verdicts, and
+order_audit for the primary's."""
 import hashlib
 from pathlib import Path
 
@@ -11,10 +11,10 @@ from pipelines.db import insert_rows, run_models, run_sql_file
 from pipelines.paths import GUIDELINE_DIR, PROJECT_ROOT, SQL_DIR
 from pipelines.reference import vocabulary_version
 
-DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "audit_profiles", "profile_verdicts",
-                  "audit_rulesets", "order_audit", "patient_condition_usage", "patient_group_usage", "courses",
-                  "cidp_review")
-DERIVED_VIEWS = ("order_verdicts", "order_profiles")
+# audit_profiles is not derived: the load numbers the profiles, and orders hold their numbers.
+DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "profile_verdicts", "audit_rulesets",
+                  "patient_condition_usage", "patient_group_usage", "courses", "cidp_review")
+DERIVED_VIEWS = ("order_verdicts", "order_profiles", "order_audit")  # order_audit: a table before profile_id
 
 # What shapes the derived tables besides the rule sets: the SQL (not the dictionary, which only
 # describes), the vocabulary and treatment parameters, and the code turning rule files into rows.
@@ -38,8 +38,9 @@ def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch
             _drop(con, table)
     run_sql_file(con, "audit/scope.sql", {"since_batch": since_batch})
     run_sql_file(con, "audit/indication_resolution.sql", {"since_batch": since_batch})
+    if con.execute("SELECT EXISTS (FROM orders WHERE profile_id IS NULL)").fetchall()[0][0]:
+        run_sql_file(con, "audit/audit_profiles.sql")  # a database made before orders.profile_id
     first_new_profile = _next_profile_id(con)
-    run_sql_file(con, "audit/audit_profiles.sql", {"since_batch": since_batch})
     rulesets = ruleset_state(con, ruleset_id, others)
     audited = {(r, sha) for r, sha, _ in audited_state(con)}
     con.execute("CREATE OR REPLACE TEMP TABLE ruleset_audit_plan "
@@ -51,7 +52,7 @@ def classify_orders(con: duckdb.DuckDBPyConnection, ruleset_id: str, since_batch
     run_sql_file(con, "audit/audit_rulesets.sql", {"primary": ruleset_id})
     for model in ("order_profiles", "order_verdicts"):
         run_sql_file(con, f"audit/{model}.sql")
-    run_sql_file(con, "audit/order_audit.sql", {"since_batch": since_batch})
+    run_sql_file(con, "audit/order_audit.sql")
     run_models(con, ["audit/patient_condition_usage.sql", "audit/patient_group_usage.sql"])
 
 
@@ -73,9 +74,11 @@ def audited_state(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 def _next_profile_id(con: duckdb.DuckDBPyConnection) -> int:
-    if _kind(con, "audit_profiles") != "TABLE":
+    """The first profile no verdict covers: the profiles numbered by loads since the last classification
+    (every rule set audited has verdicts for every profile before it)."""
+    if _kind(con, "profile_verdicts") != "TABLE":
         return 1
-    return con.execute("SELECT coalesce(max(profile_id), 0) + 1 FROM audit_profiles").fetchall()[0][0]
+    return con.execute("SELECT coalesce(max(profile_id), 0) + 1 FROM profile_verdicts").fetchall()[0][0]
 
 
 def _kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:

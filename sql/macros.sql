@@ -98,3 +98,23 @@ CREATE OR REPLACE TEMP MACRO suppressed_cell(n, part, tiebreak) AS
     OR (n >= 5
         AND count(*) FILTER (WHERE n BETWEEN 1 AND 4) OVER (PARTITION BY part) = 1
         AND row_number() OVER (PARTITION BY part, n >= 5 ORDER BY n, tiebreak) = 1);
+
+-- The profiles (indication, diagnosis_code, age_years, specialty, severity, refractory,
+-- plasma_exchange, with_methylprednisolone: the columns a verdict depends on) of the table or view
+-- named `seen` that audit_profiles lacks, numbered after its last in the order of their columns,
+-- for INSERT INTO audit_profiles BY NAME: a profile keeps its number once given.
+CREATE OR REPLACE TEMP MACRO profiles_to_register(seen) AS TABLE
+    SELECT (SELECT coalesce(max(profile_id), 0) FROM audit_profiles)
+               + row_number() OVER (ORDER BY indication, diagnosis_code, age_years, specialty, severity, refractory,
+                                             plasma_exchange, with_methylprednisolone) AS profile_id,
+           *
+    FROM (SELECT DISTINCT indication, diagnosis_code, age_years, specialty, severity, refractory, plasma_exchange,
+                          with_methylprednisolone
+          FROM query_table(seen)) AS s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM audit_profiles AS p
+        WHERE p.indication IS NOT DISTINCT FROM s.indication AND p.diagnosis_code IS NOT DISTINCT FROM s.diagnosis_code
+          AND p.age_years IS NOT DISTINCT FROM s.age_years AND p.specialty IS NOT DISTINCT FROM s.specialty
+          AND p.severity IS NOT DISTINCT FROM s.severity AND p.refractory IS NOT DISTINCT FROM s.refractory
+          AND p.plasma_exchange IS NOT DISTINCT FROM s.plasma_exchange
+          AND p.with_methylprednisolone IS NOT DISTINCT FROM s.with_methylprednisolone);

@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS orders (
     prescriber_id           VARCHAR,
     dq_flags                VARCHAR[] NOT NULL DEFAULT [],  -- flag checks the row failed (guideline/checks/orders.yaml)
     batch_id                BIGINT NOT NULL,
-    source_row              BIGINT NOT NULL
+    source_row              BIGINT NOT NULL,
+    profile_id              BIGINT   -- audit_profiles: set when the order is loaded (sql/core/load_orders.sql)
 );
 
 CREATE TABLE IF NOT EXISTS orders_history AS
@@ -90,6 +91,24 @@ CREATE TABLE IF NOT EXISTS assessments (
 CREATE TABLE IF NOT EXISTS assessments_history AS
     SELECT *, NULL::BIGINT AS replaced_by_batch_id FROM assessments WITH NO DATA;
 
+-- One row per distinct order profile: the columns a verdict depends on (indication, code, age,
+-- specialty and the structured population columns), numbered as first loaded. Orders are classified
+-- per profile (sql/audit/profile_verdicts.sql) and each order holds its profile's number
+-- (orders.profile_id, set by the load), so order_audit is a view joining one integer to the
+-- verdicts, not a per-order copy. Like patient_keys, kept across rebuilds: the numbers stay stable.
+-- A profile no order has any more (after a correction) stays: no order reads it.
+CREATE TABLE IF NOT EXISTS audit_profiles (
+    profile_id              BIGINT NOT NULL,
+    indication              VARCHAR,
+    diagnosis_code          VARCHAR,
+    age_years               INTEGER,
+    specialty               VARCHAR,
+    severity                VARCHAR,
+    refractory              BOOLEAN,
+    plasma_exchange         BOOLEAN,
+    with_methylprednisolone BOOLEAN
+);
+
 -- What the derived tables (indication_resolution, order_audit, courses, cidp_review and the marts)
 -- were last built from; a run rebuilds them all when it changes, else only what its batches touched.
 CREATE TABLE IF NOT EXISTS derived_state (
@@ -108,6 +127,11 @@ ALTER TABLE orders ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE orders_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE assessments ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
 ALTER TABLE assessments_history ADD COLUMN IF NOT EXISTS patient_seq BIGINT;
+
+-- Databases made before orders.profile_id: their orders get it once, on their next classification
+-- (sql/audit/audit_profiles.sql).
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS profile_id BIGINT;
+ALTER TABLE orders_history ADD COLUMN IF NOT EXISTS profile_id BIGINT;
 
 -- Databases made before rows_replaced: the column comes last, and each batch's count is found in
 -- the history tables, where every row a correction replaced is kept with the batch that replaced it.

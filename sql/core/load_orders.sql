@@ -5,6 +5,7 @@
 -- not be split into fields, rows with NUL bytes, a last line without a line end) are quarantined
 -- with their order id and line in the file, never the line itself. A quarantined row is kept as
 -- read (raw_rows), its patient id replaced by the key and its date of birth withheld.
+-- Each loaded order gets its profile's number (audit_profiles, profile_id): what order_audit joins on.
 -- stg_changes holds the outcome alone: the rows are read again from checked where they are needed
 -- (a copy of every staged column cost as much as loading them).
 CREATE OR REPLACE TEMP TABLE stg_changes AS
@@ -45,10 +46,23 @@ WHERE s.change_kind = 'changed';
 DELETE FROM orders
 WHERE (site, order_id) IN (SELECT (site, order_id) FROM stg_changes WHERE change_kind = 'changed');
 
-INSERT INTO orders BY NAME
-SELECT order_id, site, patient_key, patient_seq, age_years, sex, weight_kg, height_cm, order_date, start_date,
-       infusion_days, dose_g, product, indication, diagnosis_code, severity, refractory, plasma_exchange,
-       with_methylprednisolone, specialty, department, prescriber_id, dq_flags, source_row,
-       $batch_id AS batch_id
-FROM checked
+-- the rows loaded, each with its profile: the profiles not seen before are registered first
+-- (profiles_to_register, sql/macros.sql)
+CREATE OR REPLACE TEMP VIEW loaded AS
+SELECT * FROM checked
 ANTI JOIN (SELECT source_row FROM stg_changes WHERE change_kind IN ('quarantined', 'unchanged')) USING (source_row);
+
+INSERT INTO audit_profiles BY NAME SELECT * FROM profiles_to_register('loaded');
+
+INSERT INTO orders BY NAME
+SELECT s.order_id, s.site, s.patient_key, s.patient_seq, s.age_years, s.sex, s.weight_kg, s.height_cm,
+       s.order_date, s.start_date, s.infusion_days, s.dose_g, s.product, s.indication, s.diagnosis_code, s.severity,
+       s.refractory, s.plasma_exchange, s.with_methylprednisolone, s.specialty, s.department, s.prescriber_id,
+       s.dq_flags, s.source_row, $batch_id AS batch_id, p.profile_id
+FROM loaded AS s
+JOIN audit_profiles AS p
+  ON p.indication IS NOT DISTINCT FROM s.indication AND p.diagnosis_code IS NOT DISTINCT FROM s.diagnosis_code
+ AND p.age_years IS NOT DISTINCT FROM s.age_years AND p.specialty IS NOT DISTINCT FROM s.specialty
+ AND p.severity IS NOT DISTINCT FROM s.severity AND p.refractory IS NOT DISTINCT FROM s.refractory
+ AND p.plasma_exchange IS NOT DISTINCT FROM s.plasma_exchange
+ AND p.with_methylprednisolone IS NOT DISTINCT FROM s.with_methylprednisolone;

@@ -5,20 +5,28 @@
 --   have saved, by the product of each course's latest order) and 'cidp_overuse_suspected' (CIDP
 --   orders of the patients the review suspects of overuse); grams only, so the page prices them
 --   (sql/reports/spend.sql) without reading every order
--- reads: order_audit, orders, courses, cidp_review, ref_conditions, ref_recommendations
+-- reads: orders, profile_verdicts, audit_rulesets, courses, cidp_review, ref_conditions, ref_recommendations
 WITH
 suspected AS (
     SELECT patient_seq FROM cidp_review WHERE overuse_suspected
 ),
 
+-- the primary rule set's verdict of each profile: an order's, as in the view order_audit
+primary_verdicts AS (
+    SELECT profile_id, recommendation, condition FROM profile_verdicts
+    WHERE ruleset_id = (SELECT ruleset_id FROM audit_rulesets WHERE is_primary)
+),
+
 -- one pass over the orders: grams by product, verdict, condition and whether the order is a CIDP
--- order of a patient suspected of overuse
+-- order of a patient suspected of overuse. The orders are read once, their verdict found by their
+-- profile (orders.profile_id): order_audit joined back to orders read them twice, and at 10M orders
+-- that join ran out of memory under the 1 GB limit once order_audit was a view.
 order_grams AS (
-    SELECT o.product, a.recommendation, a.condition,
-           a.condition = 'cidp' AND a.patient_seq IN (SELECT patient_seq FROM suspected) AS cidp_suspected,
-           sum(a.dose_g) AS grams
-    FROM order_audit AS a
-    JOIN orders AS o USING (site, order_id)
+    SELECT o.product, v.recommendation, v.condition,
+           v.condition = 'cidp' AND o.patient_seq IN (SELECT patient_seq FROM suspected) AS cidp_suspected,
+           sum(o.dose_g) AS grams
+    FROM orders AS o
+    JOIN primary_verdicts AS v USING (profile_id)
     GROUP BY ALL
 ),
 
