@@ -13,7 +13,8 @@ from pipelines.reference import vocabulary_version
 
 DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "audit_profiles", "profile_verdicts",
                   "audit_rulesets", "order_audit", "patient_condition_usage", "patient_group_usage", "courses",
-                  "cidp_review")
+                  "cidp_review", "weak_evidence_orders", "patient_money_grams", "cidp_suspected_patients",
+                  "patient_indication_review", "patient_ruleset_paths")
 DERIVED_VIEWS = ("order_verdicts", "order_profiles")
 
 # What shapes the derived tables besides the rule sets: the SQL (not the dictionary, which only

@@ -4,30 +4,28 @@
 --   orders, patients, grams and prescribers, with the verdict in words and the rationale once (it is
 --   the same for the orders of one rule), most grams first. The committee reads this before the
 --   orders themselves (mart_weak_evidence_orders).
--- reads: order_audit, orders, ref_conditions, ref_recommendations
+-- reads: weak_evidence_orders, ref_recommendations
+--
+-- From the rows of weak_evidence_orders (sql/marts/weak_evidence_orders.sql, run before the models),
+-- which each run replaces for the orders it classified and which keep each order's patient number
+-- and prescriber: no join of every order.
 WITH
 weak AS (
-    SELECT site, order_id, patient_seq, condition, recommendation, evidence_level, guideline_section, rationale, dose_g
-    FROM order_audit WHERE recommendation IN ('insufficient_evidence', 'should_not')
-),
-
-prescribers AS (
-    SELECT site, order_id, prescriber_id FROM orders
+    SELECT condition_label, recommendation, guideline_section, rationale, patient_seq, prescriber_id, grams
+    FROM weak_evidence_orders
 )
 
 SELECT
-    coalesce(c.label, w.condition, '(no condition recognised)') AS condition_label,
+    coalesce(w.condition_label, '(no condition recognised)') AS condition_label,
     w.recommendation,
     rec.label AS recommendation_label,
     w.guideline_section,
     count(*) AS orders,
     count(DISTINCT w.patient_seq) AS patients,
-    sum(w.dose_g) AS grams,
-    count(DISTINCT p.prescriber_id) AS prescribers,
+    sum(w.grams) AS grams,
+    count(DISTINCT w.prescriber_id) AS prescribers,
     mode(w.rationale) AS rationale
 FROM weak AS w
-LEFT JOIN prescribers AS p USING (site, order_id)
-LEFT JOIN ref_conditions AS c ON c.condition_id = w.condition
 JOIN ref_recommendations AS rec USING (recommendation)
 GROUP BY ALL
 ORDER BY grams DESC, condition_label, w.recommendation;

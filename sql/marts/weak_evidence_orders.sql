@@ -3,7 +3,9 @@
 -- The rows are kept in weak_evidence_orders like order_audit's: the orders a run classified
 -- (orders_to_replace, sql/audit/scope.sql; all of them when $since_batch = 0) replace their rows,
 -- instead of every such order being sorted and written again on each run (0.8 s at 10M orders).
--- The mart is a view that lists them newest first.
+-- The mart is a view that lists them newest first. The rows also keep the patient's number and the
+-- prescriber, so mart_weak_evidence_by_condition counts both from these rows instead of joining
+-- every order (1.9 s at 10M orders); the view leaves them out.
 CREATE TABLE IF NOT EXISTS weak_evidence_orders (
     order_date        DATE,
     site              VARCHAR,
@@ -16,13 +18,20 @@ CREATE TABLE IF NOT EXISTS weak_evidence_orders (
     rationale         VARCHAR,
     indication        VARCHAR,
     specialty         VARCHAR,
-    grams             DOUBLE
+    grams             DOUBLE,
+    patient_seq       BIGINT,
+    prescriber_id     VARCHAR
 );
 
 DELETE FROM weak_evidence_orders
 WHERE $since_batch = 0 OR (site, order_id) IN (SELECT (site, order_id) FROM orders_to_replace);
 
 INSERT INTO weak_evidence_orders BY NAME
+WITH
+prescribers AS (
+    SELECT site, order_id, prescriber_id FROM orders WHERE batch_id >= $since_batch
+)
+
 SELECT
     a.order_date,
     a.site,
@@ -35,8 +44,11 @@ SELECT
     a.rationale,
     a.indication,
     a.specialty,
-    a.dose_g AS grams
+    a.dose_g AS grams,
+    a.patient_seq,
+    p.prescriber_id
 FROM order_audit AS a
+LEFT JOIN prescribers AS p USING (site, order_id)
 LEFT JOIN ref_conditions AS c ON c.condition_id = a.condition
 WHERE a.recommendation IN ('insufficient_evidence', 'should_not')
   AND ($since_batch = 0
@@ -46,4 +58,4 @@ WHERE a.recommendation IN ('insufficient_evidence', 'should_not')
 DROP TABLE IF EXISTS mart_weak_evidence_orders;  -- a table in databases made before weak_evidence_orders
 
 CREATE VIEW mart_weak_evidence_orders AS
-SELECT * FROM weak_evidence_orders ORDER BY order_date DESC, site, order_id;
+SELECT * EXCLUDE (patient_seq, prescriber_id) FROM weak_evidence_orders ORDER BY order_date DESC, site, order_id;
