@@ -24,7 +24,8 @@ SELECT
     count(DISTINCT w.patient_seq) AS patients,
     sum(w.grams) AS grams,
     count(DISTINCT w.prescriber_id) AS prescribers,
-    mode(w.rationale) AS rationale
+    -- of two rationales as common, the first in order, whatever the order of the rows
+    mode(w.rationale ORDER BY w.rationale) AS rationale
 FROM weak AS w
 JOIN ref_recommendations AS rec USING (recommendation)
 GROUP BY ALL
