@@ -36,7 +36,8 @@ def differing_rows(db_a, db_b, table, columns) -> int:
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory, prefect_server):
     """A first extract; then a later one with repeats, corrections, typing errors, and new courses
-    for patients already loaded (CIDP patients among them), and new outcome measures."""
+    for patients already loaded (CIDP patients among them), corrections of Level U orders (a dose,
+    and an indication that makes them no longer Level U), and new outcome measures."""
     folder = tmp_path_factory.mktemp("extracts")
     first = generate(3000, seed=11)
     first.orders.write_csv(folder / "1_orders.csv")
@@ -45,7 +46,13 @@ def extracts(tmp_path_factory, prefect_server):
         order_id=pl.lit("NEW") + pl.col("order_id"),
         order_date=(pl.col("order_date").str.to_date() + pl.duration(days=400)).cast(pl.String),
         start_date=(pl.col("start_date").str.to_date() + pl.duration(days=400)).cast(pl.String))
-    pl.concat([update_extract(first.orders), later]).write_csv(folder / "2_orders.csv")
+    updated = update_extract(first.orders)
+    weak = first.orders.filter(pl.col("indication").str.to_lowercase().str.contains("inclusion body|fisher")
+                               & ~pl.col("order_id").is_in(updated["order_id"].implode()))
+    corrected = pl.concat([
+        weak.head(4).with_columns(dose_g=(pl.col("dose_g").cast(pl.Float64) + 10).cast(weak.schema["dose_g"])),
+        weak.slice(4, 4).with_columns(indication=pl.lit("CIDP"))])
+    pl.concat([updated, corrected, later]).write_csv(folder / "2_orders.csv")
     first.assessments.tail(len(first.assessments) - len(first.assessments) // 2).write_csv(folder / "2_assessments.csv")
     return folder
 
@@ -77,7 +84,7 @@ def test_an_incremental_run_builds_what_one_run_over_everything_builds(extracts,
     changed = con.execute("SELECT count(*) FROM orders_history").fetchall()[0][0]
     reviewed = con.execute("SELECT count(*) FROM cidp_review").fetchall()[0][0]
     con.close()
-    assert changed == 40 and reviewed > 50  # the second run did correct orders and review patients
+    assert changed == 48 and reviewed > 50  # the second run did correct orders and review patients
     assert {table: differing_rows(step / "audit.duckdb", whole, table, columns)
             for table, columns in DERIVED.items()} == dict.fromkeys(DERIVED, 0)
     # the weak-evidence list keeps its rows by run, and still reads newest first
