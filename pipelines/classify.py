@@ -13,7 +13,9 @@ from pipelines.reference import vocabulary_version
 
 # audit_profiles is not derived: the load numbers the profiles, and orders hold their numbers.
 DERIVED_TABLES = ("indication_resolution", "indication_setting_resolution", "profile_verdicts", "audit_rulesets",
-                  "patient_condition_usage", "patient_group_usage", "courses", "cidp_review")
+                  "patient_condition_usage", "patient_group_usage", "courses", "cidp_review", "weak_evidence_orders",
+                  "patient_money_grams", "cidp_suspected_patients", "patient_indication_review",
+                  "patient_ruleset_paths")
 DERIVED_VIEWS = ("order_verdicts", "order_profiles", "order_audit")  # order_audit: a table before profile_id
 
 # What shapes the derived tables besides the rule sets: the SQL (not the dictionary, which only

@@ -111,27 +111,27 @@ def analyse_treatment(con) -> None:
     con.execute("COMMIT")
 
 
-RULESET_MARTS = ("ruleset_transitions", "ruleset_governance")
+RULESET_MARTS = ("patient_ruleset_paths", "ruleset_transitions", "ruleset_governance")
 
 
 @task(cache_policy=NO_CACHE)
-def build_marts(con, fingerprint: str, since_batch: int) -> None:
+def build_marts(con, fingerprint: str, since_batch: int, rulesets_changed: bool) -> None:
     """Build every sql/marts/ model, so the dashboard reads small tables (the weak-evidence list
-    keeps its rows by the orders of batches since since_batch, 0 = all); then record what the
-    derived tables were built from."""
+    keeps its rows by the orders of batches since since_batch, 0 = all; the comparison of the rule
+    sets covers every patient when they changed); then record what the derived tables were built from."""
     con.execute("BEGIN TRANSACTION")
     # Each model creates its mart afresh, as a table or a view (in databases made before the marts
     # were tables, mart_recommendation_summary is a view).
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
                                "AND starts_with(view_name, 'mart_')").fetchall():
         con.execute(f'DROP VIEW "{view}"')
+    # kept in their own shape: the list replaced by batch (first: a model reads its rows), and the
+    # rule set comparison (a view among them)
+    db.run_sql_file(con, "marts/weak_evidence_orders.sql", {"since_batch": since_batch})
     own_shape = {"weak_evidence_orders", *RULESET_MARTS}
     db.run_models(con, [f"marts/{path.name}" for path in sorted((SQL_DIR / "marts").glob("*.sql"))
                         if path.stem not in own_shape])
-    # kept in their own shape: the list replaced by batch, and the rule set comparison (a view among them)
-    db.run_sql_file(con, "marts/weak_evidence_orders.sql", {"since_batch": since_batch})
-    for model in RULESET_MARTS:
-        db.run_sql_file(con, f"marts/{model}.sql")
+    _compare(con, every_patient=rulesets_changed)
     con.execute("DELETE FROM derived_state")
     con.execute("INSERT INTO derived_state VALUES (?, now()::TIMESTAMP)", [fingerprint])
     con.execute("COMMIT")
@@ -142,9 +142,18 @@ def compare_rulesets(con) -> None:
     """Only the rule sets audited beside the primary changed: rebuild the marts that compare them.
     The others, derived_state and so the full lists stay as they are: they follow the primary."""
     con.execute("BEGIN TRANSACTION")
-    for model in RULESET_MARTS:
-        db.run_sql_file(con, f"marts/{model}.sql")
+    _compare(con, every_patient=True)
     con.execute("COMMIT")
+
+
+def _compare(con, every_patient: bool) -> None:
+    """The marts that compare the rule sets audited: the paths between their verdicts, kept per
+    patient for the patients in scope, and the governance view. A rule set added, changed or dropped
+    changes every patient's paths, so then every patient is in scope."""
+    if every_patient:
+        con.execute("CREATE OR REPLACE TEMP TABLE patients_in_scope AS SELECT patient_seq FROM patient_keys")
+    db.run_models(con, ["marts/patient_ruleset_paths.sql", "marts/ruleset_transitions.sql"])
+    db.run_sql_file(con, "marts/ruleset_governance.sql")
 
 
 @task(cache_policy=NO_CACHE)
@@ -279,7 +288,7 @@ def _ingest_and_derive(con, summary: RunSummary, files: list[Path], site_profile
         since_batch = 0 if rebuild else first_batch
         classify_orders(con, summary.ruleset_id, since_batch, summary.other_rulesets)
         analyse_treatment(con)
-        build_marts(con, built_from, since_batch)
+        build_marts(con, built_from, since_batch, rulesets_changed)
     elif rulesets_changed:  # no new order: only the changed rule sets' profiles are classified
         classify_orders(con, summary.ruleset_id, first_batch, summary.other_rulesets)
         compare_rulesets(con)

@@ -13,7 +13,10 @@ DERIVED = {table: "*" for table in (
     "indication_resolution", "indication_setting_resolution", "order_audit", "patient_condition_usage",
     "patient_group_usage", "courses", "cidp_review", "mart_recommendation_summary", "mart_monthly_grams",
     "mart_condition_recommendation", "mart_outside_reasons", "mart_indication_review", "mart_weak_evidence_orders",
-    "mart_cidp_suspected", "mart_usage_by_group", "order_verdicts", "mart_ruleset_transitions")} | {
+    "mart_cidp_suspected", "mart_usage_by_group", "order_verdicts", "mart_ruleset_transitions",
+    "weak_evidence_orders", "mart_weak_evidence_by_condition", "patient_money_grams", "mart_money_grams",
+    "cidp_suspected_patients", "patient_indication_review", "patient_ruleset_paths", "mart_quarterly_usage",
+    "mart_quarterly_usage_periods", "mart_quarterly_usage_shares", "mart_quarterly_usage_periods_by_condition")} | {
     "mart_audit_coverage": "* EXCLUDE (last_loaded_at)"}  # the run's own time
 SUCCESSOR = str(FIXTURES / "successor-ruleset.yaml")
 
@@ -33,7 +36,8 @@ def differing_rows(db_a, db_b, table, columns) -> int:
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory, prefect_server):
     """A first extract; then a later one with repeats, corrections, typing errors, and new courses
-    for patients already loaded (CIDP patients among them), and new outcome measures."""
+    for patients already loaded (CIDP patients among them), corrections of Level U orders (a dose,
+    and an indication that makes them no longer Level U), and new outcome measures."""
     folder = tmp_path_factory.mktemp("extracts")
     first = generate(3000, seed=11)
     first.orders.write_csv(folder / "1_orders.csv")
@@ -42,33 +46,60 @@ def extracts(tmp_path_factory, prefect_server):
         order_id=pl.lit("NEW") + pl.col("order_id"),
         order_date=(pl.col("order_date").str.to_date() + pl.duration(days=400)).cast(pl.String),
         start_date=(pl.col("start_date").str.to_date() + pl.duration(days=400)).cast(pl.String))
-    pl.concat([update_extract(first.orders), later]).write_csv(folder / "2_orders.csv")
+    updated = update_extract(first.orders)
+    weak = first.orders.filter(pl.col("indication").str.to_lowercase().str.contains("inclusion body|fisher")
+                               & ~pl.col("order_id").is_in(updated["order_id"].implode()))
+    corrected = pl.concat([
+        weak.head(4).with_columns(dose_g=(pl.col("dose_g").cast(pl.Float64) + 10).cast(weak.schema["dose_g"])),
+        weak.slice(4, 4).with_columns(indication=pl.lit("CIDP"))])
+    pl.concat([updated, corrected, later]).write_csv(folder / "2_orders.csv")
     first.assessments.tail(len(first.assessments) - len(first.assessments) // 2).write_csv(folder / "2_assessments.csv")
     return folder
 
 
-def test_an_incremental_run_builds_what_one_run_over_everything_builds(extracts, tmp_path):
-    step, whole = tmp_path / "step", tmp_path / "whole"
+@pytest.fixture(scope="module")
+def whole(extracts, tmp_path_factory):
+    """One run over every extract under both rule sets: what runs in steps must build."""
+    folder = tmp_path_factory.mktemp("whole")
+    run(extracts, folder / "audit.duckdb", folder / "out", also_guidelines=[SUCCESSOR])
+    return folder / "audit.duckdb"
+
+
+def run_in_steps(extracts, step, first_rulesets: list[str]) -> None:
+    """The first extracts under first_rulesets, then the later ones under both rule sets."""
     (step / "inbox").mkdir(parents=True)
     for name in ("1_orders.csv", "1_assessments.csv"):
         (step / "inbox" / name).write_bytes((extracts / name).read_bytes())
-    run(step / "inbox", step / "audit.duckdb", step / "out", also_guidelines=[SUCCESSOR])
+    run(step / "inbox", step / "audit.duckdb", step / "out", also_guidelines=first_rulesets)
     for name in ("2_orders.csv", "2_assessments.csv"):
         (step / "inbox" / name).write_bytes((extracts / name).read_bytes())
     run(step / "inbox", step / "audit.duckdb", step / "out", also_guidelines=[SUCCESSOR])
-    run(extracts, whole / "audit.duckdb", whole / "out", also_guidelines=[SUCCESSOR])
+
+
+def test_an_incremental_run_builds_what_one_run_over_everything_builds(extracts, whole, tmp_path):
+    step = tmp_path / "step"
+    run_in_steps(extracts, step, [SUCCESSOR])
 
     con = duckdb.connect(str(step / "audit.duckdb"), read_only=True)
     changed = con.execute("SELECT count(*) FROM orders_history").fetchall()[0][0]
     reviewed = con.execute("SELECT count(*) FROM cidp_review").fetchall()[0][0]
     con.close()
-    assert changed == 40 and reviewed > 50  # the second run did correct orders and review patients
-    assert {table: differing_rows(step / "audit.duckdb", whole / "audit.duckdb", table, columns)
+    assert changed == 48 and reviewed > 50  # the second run did correct orders and review patients
+    assert {table: differing_rows(step / "audit.duckdb", whole, table, columns)
             for table, columns in DERIVED.items()} == dict.fromkeys(DERIVED, 0)
     # the weak-evidence list keeps its rows by run, and still reads newest first
     with (step / "out" / "exports" / "weak_evidence_orders.csv").open(encoding="utf-8") as handle:
         dates = [row["order_date"] for row in csv.DictReader(handle)]
     assert len(dates) > 10 and dates == sorted(dates, reverse=True)
+
+
+def test_a_rule_set_added_as_orders_load_is_compared_for_every_patient(extracts, whole, tmp_path):
+    """The second run adds a rule set as it loads new orders: the comparison between the rule sets
+    covers every patient, not only those the new orders touched."""
+    step = tmp_path / "step"
+    run_in_steps(extracts, step, [])
+    assert {table: differing_rows(step / "audit.duckdb", whole, table, columns)
+            for table, columns in DERIVED.items()} == dict.fromkeys(DERIVED, 0)
 
 
 def test_a_run_with_nothing_new_rebuilds_nothing_and_another_rule_set_rebuilds_everything(extracts, tmp_path):

@@ -19,7 +19,7 @@ def audited(con, tmp_path, loaded_reference, counts: dict[str, int]):
     ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(), pseudonym.hmac_pads(b"k"))
     classify.classify_orders(con, "aan-2012-ivig-nmd")
     analyse.analyse_treatment(con)
-    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0)
+    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0, rulesets_changed=False)
     return {row[0]: row[1:] for row in con.execute(
         """SELECT group_value, coalesce(orders::VARCHAR, orders_suppressed), coalesce(patients::VARCHAR, patients_suppressed),
                   coalesce(grams::VARCHAR, grams_suppressed) FROM mart_usage_by_group
@@ -74,7 +74,7 @@ def test_indication_review_groups_texts_by_what_happened_largest_first(con, tmp_
     ingest.ingest_file(con, write_orders_csv(tmp_path / "orders.csv", rows), SiteProfile(), pseudonym.hmac_pads(b"k"))
     classify.classify_orders(con, "aan-2012-ivig-nmd")
     analyse.analyse_treatment(con)
-    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0)
+    build_marts.fn(con, classify.fingerprint("aan-2012-ivig-nmd", None), 0, rulesets_changed=False)
     review = con.execute("""SELECT indication_text, outcome, orders, grams, sites, first_seen::VARCHAR, last_seen::VARCHAR,
                                    conditions FROM mart_indication_review""").fetchall()
     assert review == [

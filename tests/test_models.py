@@ -11,11 +11,11 @@ from pipelines.paths import SQL_DIR
 # verdicts per profile and rule set, weak_evidence_orders with it; indication_resolution writes
 # two tables), and the scope, which makes the temp tables the incremental models read.
 # run by name (README, Database): the verdicts per profile and rule set and what reads them per
-# order, the comparison marts (one a view), the two tables of indication_resolution, and set-up files
+# order, the rule sets' governance view, the two tables of indication_resolution, and set-up files
 NOT_MODELS = {"audit/audit_profiles.sql", "audit/profile_verdicts.sql", "audit/audit_rulesets.sql",
               "audit/order_profiles.sql", "audit/order_verdicts.sql", "audit/order_audit.sql",
               "audit/indication_resolution.sql", "audit/scope.sql", "analysis/treatment_reference.sql",
-              "marts/weak_evidence_orders.sql", "marts/ruleset_transitions.sql", "marts/ruleset_governance.sql"}
+              "marts/weak_evidence_orders.sql", "marts/ruleset_governance.sql"}
 
 
 @pytest.fixture

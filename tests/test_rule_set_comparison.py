@@ -62,7 +62,7 @@ def test_each_order_has_a_verdict_under_each_rule_set_with_the_versions_behind_i
 
 def test_transitions_count_orders_patients_and_grams(small):
     classify.classify_orders(small, PRIMARY, 0, (SUCCESSOR,))
-    db.run_sql_file(small, "marts/ruleset_transitions.sql")
+    db.run_models(small, ["marts/patient_ruleset_paths.sql", "marts/ruleset_transitions.sql"])
     rows = small.execute("""
         SELECT from_recommendation, to_recommendation, condition, orders, patients, grams
         FROM mart_ruleset_transitions WHERE from_ruleset_id = ? AND to_ruleset_id = ? ORDER BY condition""",
@@ -189,8 +189,8 @@ def test_the_printed_pack_leaves_out_the_chart_it_cannot_draw_and_keeps_the_tabl
     paper; the table of conditions whose verdict changes carries the same moves."""
     from dashboards import comparison, page
     classify.classify_orders(small, PRIMARY, 0, (SUCCESSOR,))
-    for model in ("ruleset_transitions", "ruleset_governance"):
-        db.run_sql_file(small, f"marts/{model}.sql")
+    db.run_models(small, ["marts/patient_ruleset_paths.sql", "marts/ruleset_transitions.sql"])
+    db.run_sql_file(small, "marts/ruleset_governance.sql")
     section = page._template().environment.get_template("_ruleset_comparison.html")
     sections = comparison.sections(small)
     on_page, on_paper = (section.render(comparisons=sections, pack=pack) for pack in (False, True))
