@@ -23,7 +23,7 @@ demo: $(STAMP)
 # Two workers (pytest-xdist): the tests wait on subprocesses and servers much of the time; the tests
 # reading the session's shared run stay on one worker (tests/conftest.py).
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal \
