@@ -182,7 +182,7 @@ def make_unwritable(folder: Path, undo: bool = False) -> bool:
 
 def test_out_of_memory_is_one_line_and_not_tried_again(tmp_path, prefect_server, monkeypatch):
     inbox = tmp_path / "inbox"
-    write_extracts(60_000, inbox, seed=24)
+    write_extracts(25_000, inbox, seed=24)
     monkeypatch.setenv("IVIG_AUDIT_MEMORY_LIMIT", "40MB")
     run = subprocess.run(audit_command(inbox, tmp_path / "audit.duckdb", tmp_path / "out"), capture_output=True,
                          text=True, timeout=600, env=cli_env("memory-key"))
@@ -193,7 +193,7 @@ def test_out_of_memory_is_one_line_and_not_tried_again(tmp_path, prefect_server,
     monkeypatch.setattr(ingest, "read", lambda *args: reads.append(args[1].name) or READ(*args))
     with pytest.raises(duckdb.OutOfMemoryException):
         flow_runner(inbox, tmp_path / "in-process.duckdb", tmp_path / "out", "memory-key")
-    assert reads.count("orders_60000_seed24.csv") == 1  # Prefect would have tried twice more
+    assert reads.count("orders_25000_seed24.csv") == 1  # Prefect would have tried twice more
 
 
 def test_a_read_is_tried_again_when_the_file_changed_during_a_failed_try(tmp_path, con, prefect_server, monkeypatch):
