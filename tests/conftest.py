@@ -39,8 +39,9 @@ SLOWEST_FIRST = ("test_network_pools.py", "test_serve.py", "test_run_lifecycle.p
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder) the tests that read
     the shared run go to one worker, so it is made once, and so do the tests of a module sharing a
-    module-scoped fixture (else each worker makes it again). The shared run's group starts first, then
-    the slowest modules; the rest keep their order."""
+    module-scoped fixture (else each worker makes it again); pytest-xdist 3.8 ignores these marks under
+    pytest 9.2 (docs/performance.md). The shared run's group starts first, then the slowest modules;
+    the rest keep their order."""
     rank = {}
     for item in items:
         scopes = {name: defs[-1].scope for name, defs in item._fixtureinfo.name2fixturedefs.items()}
