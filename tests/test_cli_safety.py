@@ -22,7 +22,7 @@ def ivig(*args, **env):
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
+def audited(tmp_path_factory, prefect_server):
     """A database made by a real run (in this process), over orders with flags and bracketed text."""
     from pipelines import flow
     base = tmp_path_factory.mktemp("cli")

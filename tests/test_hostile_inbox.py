@@ -73,7 +73,7 @@ def build_inbox(base: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, prefect_server):
     base = tmp_path_factory.mktemp("hostile")
     inbox = build_inbox(base)
     first = run(inbox, base)

@@ -47,7 +47,9 @@ def served(tmp_path):
 
 def serve_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test-" + "0" * 32, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2")
+    # the scheduler and `serve` look for due runs every second or two, not Prefect's 60 and 10 s
+    env.update(IVIG_AUDIT_PSEUDONYM_KEY="serve-test-" + "0" * 32, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+               PREFECT_RUNNER_POLL_FREQUENCY="1")
     return env
 
 
@@ -83,20 +85,21 @@ def test_serve_runs_on_demand_and_on_schedule_then_stops_cleanly(served, tmp_pat
                                                               flow_runs={"name": {"any_": ["audit inbox"]}})] == [
         (None, "COMPLETED")]
 
+    # while the cron minute comes
+    deploy_env = {**os.environ, "PREFECT_API_URL": url, "IVIG_AUDIT_HOME": str(REPO)}
+    for command in (["work-pool", "create", "ivig-audit", "--type", "process"], ["--no-prompt", "deploy", "--name", "ivig-audit-weekly"]):
+        result = subprocess.run([str(BIN / "prefect"), *command], cwd=REPO, env=deploy_env, capture_output=True, text=True,
+                                timeout=180)
+        assert result.returncode == 0, result.stdout + result.stderr
+    weekly = api(url, "GET", "/deployments/name/ivig-audit-run/ivig-audit-weekly")
+    assert weekly["schedules"][0]["schedule"]["cron"] == "0 6 * * 1"
+
     scheduled = wait_for(lambda: [r for r in api(url, "POST", "/flow_runs/filter",
                                                  flow_runs={"state": {"type": {"any_": ["COMPLETED"]}}})
                                   if r["auto_scheduled"]], 150, "a run fired by the cron schedule")
     assert scheduled[0]["deployment_id"] == deployment["id"]
     summary = api(url, "POST", "/artifacts/filter", artifacts={"key": {"any_": ["ivig-audit-run-summary"]}})
     assert summary and "## CIDP review" in summary[0]["data"]
-
-    env = {**os.environ, "PREFECT_API_URL": url, "IVIG_AUDIT_HOME": str(REPO)}
-    for command in (["work-pool", "create", "ivig-audit", "--type", "process"], ["--no-prompt", "deploy", "--name", "ivig-audit-weekly"]):
-        result = subprocess.run([str(BIN / "prefect"), *command], cwd=REPO, env=env, capture_output=True, text=True,
-                                timeout=180)
-        assert result.returncode == 0, result.stdout + result.stderr
-    weekly = api(url, "GET", "/deployments/name/ivig-audit-run/ivig-audit-weekly")
-    assert weekly["schedules"][0]["schedule"]["cron"] == "0 6 * * 1"
 
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
