@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # Two workers (pytest-xdist): the tests wait on subprocesses and servers much of the time; the tests
 # reading the session's shared run stay on one worker, and so do those sharing a module's fixture
-# (not with pytest 9.2 and xdist 3.8: see docs/performance.md, "does not group on this stack");
+# (pytest is kept below 9.2, where xdist 3.8 no longer groups: docs/performance.md);
 # the slowest start first, in the order tests/conftest.py gives (--no-loadscope-reorder keeps it).
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder

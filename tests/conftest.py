@@ -36,12 +36,14 @@ SLOWEST_FIRST = ("test_network_pools.py", "test_serve.py", "test_run_lifecycle.p
                  "test_malformed_corpus.py", "test_concurrent_readers.py", "test_rule_set_comparison.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the group marks
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test`: --dist loadgroup --no-loadscope-reorder) the tests that read
     the shared run go to one worker, so it is made once, and so do the tests of a module sharing a
-    module-scoped fixture (else each worker makes it again); pytest-xdist 3.8 ignores these marks under
-    pytest 9.2 (docs/performance.md). The shared run's group starts first, then the slowest modules;
-    the rest keep their order."""
+    module-scoped fixture (else each worker makes it again). This hook runs before pytest-xdist's own,
+    which reads the marks; and pytest stays below 9.2, where pytest-xdist 3.8 no longer groups
+    (pytest-xdist issue 1386). The shared run's group starts first, then the slowest modules; the
+    rest keep their order."""
     rank = {}
     for item in items:
         scopes = {name: defs[-1].scope for name, defs in item._fixtureinfo.name2fixturedefs.items()}
