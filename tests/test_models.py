@@ -7,11 +7,11 @@ import pytest
 from pipelines import db
 from pipelines.paths import SQL_DIR
 
-# Not yet in the model shape: the classification's own files (order_audit is being rewritten into
-# verdicts per profile and rule set, weak_evidence_orders with it; indication_resolution writes
-# two tables), and the scope, which makes the temp tables the incremental models read.
-# run by name (README, Database): the verdicts per profile and rule set and what reads them per
-# order, the rule sets' governance view, the two tables of indication_resolution, and set-up files
+# Not yet in the model shape, run by name (README, Database): the verdicts per profile and rule set
+# and the views that reach them per order (order_audit among them), the profiles of orders loaded
+# before orders.profile_id, the weak-evidence list (replaced by batch), the rule sets' governance
+# view, the two tables of indication_resolution, and the scope, which makes the temp tables the
+# incremental models read.
 NOT_MODELS = {"audit/audit_profiles.sql", "audit/profile_verdicts.sql", "audit/audit_rulesets.sql",
               "audit/order_profiles.sql", "audit/order_verdicts.sql", "audit/order_audit.sql",
               "audit/indication_resolution.sql", "audit/scope.sql", "analysis/treatment_reference.sql",
