@@ -68,7 +68,8 @@ class Publication:
 
     def move_into_place(self, db_path: Path) -> None:
         """After the database is final: the lists (their old stamp first gone, so a kill midway
-        leaves them to be written again), their stamp, then the page."""
+        leaves them to be written again), their stamp, then the page, and when it was drawn anew
+        its stamp, from the database file as it now is (db_path, after its swap)."""
         exports = self.out_dir / "exports"
         if self.lists_stamp is not None:
             exports.mkdir(exist_ok=True)
@@ -80,7 +81,7 @@ class Publication:
         if self.page_stamp is not None:
             page_stamp.unlink(missing_ok=True)
         os.replace(self.staging / "dashboard.html", self.out_dir / "dashboard.html")
-        if self.page_stamp is not None and db_path.exists():  # the database as it now is, after its swap
+        if self.page_stamp is not None and db_path.exists():
             page_stamp.write_text(_page_stamp(db_path, *self.page_stamp), encoding="utf-8")
         shutil.rmtree(self.staging)
 
