@@ -2,8 +2,7 @@
 -- kind: incremental by patient
 -- grain: one row per treatment course: the orders of one patient and condition whose infusion days
 --   touch or fall within $gap_days of each other (guideline/treatment/courses.yaml)
--- reads: orders, patients_in_scope, indication_resolution, indication_setting_resolution, patient_keys,
---   ref_studied_regimens
+-- reads: orders, patients_in_scope, profile_verdicts, audit_rulesets, patient_keys, ref_studied_regimens
 --
 -- Dose per kg on actual and on dosing weight (Devine ideal body weight; adjusted weight when obese),
 -- the interval since the previous course, and a flag when the course exceeds the dose studied in the
@@ -18,22 +17,17 @@ treated AS (
         coalesce(sex, last_value(sex IGNORE NULLS) OVER before, first_value(sex IGNORE NULLS) OVER after) AS sex
     FROM (
         SELECT o.patient_seq,
-               coalesce(CASE WHEN len(r.abbreviations_pending) > 0 THEN s.condition_id ELSE r.condition_id END,
-                        'unknown') AS condition,
+               coalesce(v.condition, 'unknown') AS condition,
                o.order_id,
                o.start_date, o.start_date + (o.infusion_days - 1) AS end_date, o.dose_g, o.weight_kg,
                o.height_cm, CASE upper(left(o.sex, 1)) WHEN 'M' THEN 'M' WHEN 'F' THEN 'F' END AS sex, o.age_years
         FROM orders AS o
         SEMI JOIN patients_in_scope USING (patient_seq)
-        -- the order's condition as order_audit has it, from its (few) distinct indication and code
-        -- pairs (and their settings, when an abbreviation waits on the order's age or specialty)
-        -- rather than a join of every order to order_audit
-        JOIN indication_resolution AS r
-          ON r.indication IS NOT DISTINCT FROM o.indication AND r.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
-        LEFT JOIN indication_setting_resolution AS s
-          ON len(r.abbreviations_pending) > 0
-         AND s.indication IS NOT DISTINCT FROM o.indication AND s.diagnosis_code IS NOT DISTINCT FROM o.diagnosis_code
-         AND s.age_years IS NOT DISTINCT FROM o.age_years AND s.specialty IS NOT DISTINCT FROM o.specialty
+        -- the order's condition as order_audit has it: its profile's, under the primary rule set
+        -- (orders.profile_id), rather than a join of every order to order_audit
+        JOIN profile_verdicts AS v
+          ON v.profile_id = o.profile_id
+         AND v.ruleset_id = (SELECT ruleset_id FROM audit_rulesets WHERE is_primary)
     )
     WINDOW
         before AS (PARTITION BY patient_seq ORDER BY start_date, order_id ROWS UNBOUNDED PRECEDING),
